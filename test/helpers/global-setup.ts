@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
-/** End-to-end tests run the CLI as users do (`node bin/run.js`), so dist/ must be fresh. */
+/**
+ * End-to-end tests run the CLI as users do (`node bin/run.js`), so dist/ must be fresh.
+ * Type errors are reported by the separate `tsc --noEmit` gate; tsc still emits here, so a
+ * type error elsewhere does not hide every end-to-end result.
+ */
 export default function setup(): void {
+  if (process.env.EDGECANARY_SKIP_BUILD === '1') return
   const root = join(import.meta.dirname, '..', '..')
-  const dist = join(root, 'dist', 'commands')
-  if (process.env.EDGECANARY_SKIP_BUILD === '1' && existsSync(dist) && statSync(dist).isDirectory()) return
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' })
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
 }

@@ -1,13 +1,11 @@
+import { Listr } from 'listr2'
 import type { Progress, StepHandle } from './ports.js'
 
 /**
  * Progress as plain lines on stderr: used when stderr is not a TTY (CI=true, pipes) and with
  * --json (stdout stays one document). `[  1.2s] ✔ title — summary`.
  */
-export function lineProgress(
-  stream: NodeJS.WritableStream = process.stderr,
-  now: () => number = Date.now,
-): Progress {
+export function lineProgress(stream: NodeJS.WritableStream = process.stderr, now: () => number = Date.now): Progress {
   const start = now()
   const stamp = () => `[${((now() - start) / 1000).toFixed(1).padStart(5)}s]`
   return {
@@ -21,4 +19,61 @@ export function lineProgress(
     },
     note: (line) => stream.write(`${stamp()}   ${line}\n`),
   }
+}
+
+/**
+ * Runs `work` with visible progress: a listr2 task in a TTY (its title follows the current
+ * step, finished steps stay listed below it), plain lines otherwise, nothing with --json.
+ * Returns what `work` returns; rethrows what it throws.
+ */
+export async function withProgress<T>(
+  title: string,
+  opts: { json: boolean },
+  work: (progress: Progress) => Promise<T>,
+): Promise<T> {
+  if (opts.json) return work(lineProgressIfDebug())
+  if (!process.stderr.isTTY || process.env.CI === 'true') return work(lineProgress())
+  let result: T | undefined
+  const list = new Listr(
+    [
+      {
+        title,
+        task: async (_ctx, task) => {
+          const lines: string[] = []
+          const show = (current?: string) => {
+            task.output = [...lines, ...(current ? [`… ${current}`] : [])].join('\n')
+          }
+          result = await work({
+            step(stepTitle) {
+              show(stepTitle)
+              return {
+                update: (detail) => show(`${stepTitle}: ${detail}`),
+                done: (summary) => {
+                  lines.push(`✔ ${stepTitle}${summary ? ` — ${summary}` : ''}`)
+                  show()
+                },
+                fail: (reason) => {
+                  lines.push(`✖ ${stepTitle} — ${reason}`)
+                  show()
+                },
+              }
+            },
+            note: (line) => {
+              lines.push(`  ${line}`)
+              show()
+            },
+          })
+        },
+        rendererOptions: { persistentOutput: true, outputBar: Number.POSITIVE_INFINITY },
+      },
+    ],
+    { renderer: 'default', exitOnError: true, rendererOptions: { collapseErrors: false } },
+  )
+  await list.run()
+  return result as T
+}
+
+function lineProgressIfDebug(): Progress {
+  if (process.env.EDGECANARY_DEBUG) return lineProgress()
+  return { step: () => ({ update() {}, done() {}, fail() {} }), note() {} }
 }

@@ -147,4 +147,6 @@ export interface FaultControl {
   /** Image pulls take this much longer. */
   slowPulls(ms: number): void
   registryDown(down: boolean): void
+  /** Restarts the API server process part with persisted state: watches break, clients re-list. */
+  restartApi?(): Promise<void>
 }

@@ -1,0 +1,3 @@
+module github.com/edgecanary/sample-app
+
+go 1.19

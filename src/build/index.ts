@@ -1,0 +1,164 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { UsageError } from '../errors.js'
+import type { Progress } from '../ports.js'
+import { silentProgress } from '../ports.js'
+import { type Credentials, dockerConfigCredentials } from '../registry/auth.js'
+import { RegistryClient } from '../registry/client.js'
+import { assertValidVersion, parseImageRef } from '../registry/reference.js'
+import { crossCompile } from './go-build.js'
+import {
+  type Blob,
+  formatPlatform,
+  imageFromLayer,
+  imageIndex,
+  type Platform,
+  parsePlatform,
+  tarLayer,
+} from './oci-image.js'
+
+export interface BuildOptions {
+  source: string
+  version: string
+  /** HOST[:PORT]/NAME without tag. */
+  repo: string
+  platforms: string[]
+  cacheDir: string
+  insecure?: boolean
+  credentials?: Credentials
+  port?: number
+  progress?: Progress
+}
+
+export interface BuildResult {
+  /** `repo:version@sha256:…` — deploy by this. */
+  image: string
+  digest: string
+  platforms: string[]
+  /** Sum of compressed layer sizes, bytes. */
+  compressedSize: number
+  blobsUploaded: number
+  blobsSkipped: number
+  compiled: number
+  cached: number
+}
+
+/** Validates the platform list: `linux/arm64,linux/arm/v7` → Platform[]; UsageError otherwise. */
+export function parsePlatforms(list: string[]): Platform[] {
+  const out: Platform[] = []
+  for (const text of list.flatMap((x) => x.split(',')).filter(Boolean)) {
+    const p = parsePlatform(text)
+    if (!p) {
+      throw new UsageError(`unknown platform "${text}"`, {
+        hint: 'use linux/arm64, linux/arm/v7, linux/amd64 (comma-separated for a multi-platform index)',
+      })
+    }
+    out.push(p)
+  }
+  if (out.length === 0) throw new UsageError('no platform given', { hint: 'e.g. --platform linux/arm64' })
+  return out
+}
+
+/**
+ * ko-style build: cross-compile per platform, one reproducible layer, OCI config and
+ * manifest (an index when several platforms are asked), pushed with HEAD-before-upload.
+ */
+export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
+  const progress = o.progress ?? silentProgress
+  assertValidVersion(o.version)
+  const platforms = parsePlatforms(o.platforms)
+  const last = o.repo.split('/').pop() ?? ''
+  if (o.repo.includes('@') || last.includes(':') || !o.repo.includes('/')) {
+    throw new UsageError(`--repo "${o.repo}" must be HOST[:PORT]/NAME without a tag`, {
+      hint: 'e.g. --repo 127.0.0.1:5000/kubeapp',
+    })
+  }
+  const ref = parseImageRef(o.repo)
+  const source = resolve(o.source)
+  const client = new RegistryClient({
+    registry: ref.registry,
+    repository: ref.repository,
+    insecure: o.insecure,
+    credentials: o.credentials ?? dockerConfigCredentials(ref.registry),
+  })
+  const revision = gitRevision(source)
+  const images: { manifest: Blob; platform: Platform; blobs: Blob[] }[] = []
+  let compiled = 0
+  let cached = 0
+  for (const platform of platforms) {
+    const step = progress.step(`compile ${formatPlatform(platform)}`)
+    const bin = await crossCompile({ source, version: o.version, platform, cacheDir: o.cacheDir })
+    if (bin.cached) cached++
+    else compiled++
+    step.done(bin.cached ? 'unchanged, cached' : 'compiled')
+    const layer = await tarLayer([{ path: 'app', mode: 0o755, data: readFileSync(bin.binary) }])
+    const img = imageFromLayer(layer, {
+      platform,
+      entrypoint: '/app',
+      port: o.port ?? 8080,
+      version: o.version,
+      labels: {
+        'org.opencontainers.image.source': source,
+        ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
+      },
+    })
+    images.push({ manifest: img.manifest, platform, blobs: [img.layer, img.config] })
+  }
+  const push = progress.step(`push ${ref.registry}/${ref.repository}:${o.version}`)
+  let uploaded = 0
+  let skipped = 0
+  const seen = new Set<string>()
+  for (const img of images) {
+    for (const b of img.blobs) {
+      if (seen.has(b.digest)) continue
+      seen.add(b.digest)
+      if (await client.hasBlob(b.digest)) skipped++
+      else {
+        await client.uploadBlob(b.digest, b.bytes)
+        uploaded++
+      }
+    }
+  }
+  let top: Blob
+  if (images.length === 1) top = images[0].manifest
+  else {
+    for (const img of images)
+      await client.putManifest(img.manifest.digest, img.manifest.mediaType, img.manifest.bytes)
+    top = imageIndex(images.map((i) => ({ manifest: i.manifest, platform: i.platform })))
+  }
+  const returned = await client.putManifest(o.version, top.mediaType, top.bytes)
+  if (returned && returned !== top.digest) {
+    throw new Error(`registry stored digest ${returned}, expected ${top.digest}`)
+  }
+  push.done(`${uploaded} blob(s) uploaded, ${skipped} already there`)
+  const compressedSize = images.reduce((n, i) => n + i.blobs[0].size, 0)
+  return {
+    image: `${ref.registry}/${ref.repository}:${o.version}@${top.digest}`,
+    digest: top.digest,
+    platforms: platforms.map(formatPlatform),
+    compressedSize,
+    blobsUploaded: uploaded,
+    blobsSkipped: skipped,
+    compiled,
+    cached,
+  }
+}
+
+function gitRevision(dir: string): string | undefined {
+  try {
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', '.'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    const rev = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim()
+    return dirty.trim() ? `${rev}-dirty` : rev
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,159 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, normalize } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { extract } from 'tar-stream'
+import { digestOf } from '../build/oci-image.js'
+import { dockerConfigCredentials } from './auth.js'
+import { RegistryClient } from './client.js'
+import { parseImageRef } from './reference.js'
+
+export interface ImagePlatform {
+  os: string
+  architecture: string
+  variant?: string
+}
+
+export interface PulledImage {
+  digest: string
+  rootfs: string
+  platform: ImagePlatform
+  config: {
+    Entrypoint?: string[]
+    Cmd?: string[]
+    Env?: string[]
+    WorkingDir?: string
+    User?: string
+    ExposedPorts?: Record<string, object>
+  }
+}
+
+/** The manifest (or the repository) is unknown to the registry: kubelets report ErrImagePull. */
+export class ImageNotFoundError extends Error {}
+/** An index with no entry for the node's platform, as containerd says it. */
+export class PlatformMismatchError extends Error {}
+
+interface Descriptor {
+  mediaType?: string
+  digest: string
+  size?: number
+  platform?: ImagePlatform
+}
+
+/**
+ * Pulls an image for a platform: resolves tag or digest, picks the platform from an index,
+ * downloads and verifies blobs (cached by digest), and unpacks the layers into a rootfs
+ * directory per manifest digest (cached too). A single-platform manifest of another
+ * architecture still pulls, as on a real node; running it is the kubelet's problem.
+ */
+export async function pullImage(
+  ref: string,
+  opts: { platform: ImagePlatform; cacheDir: string; insecure?: boolean; signal?: AbortSignal },
+): Promise<PulledImage> {
+  const r = parseImageRef(ref)
+  const client = new RegistryClient({
+    registry: r.registry,
+    repository: r.repository,
+    insecure: opts.insecure,
+    credentials: dockerConfigCredentials(r.registry),
+    retries: 1,
+    signal: opts.signal,
+  })
+  const reference = r.digest ?? r.tag ?? 'latest'
+  let top = await client.getManifest(reference)
+  if (!top) throw new ImageNotFoundError(`${ref}: not found`)
+  let doc = JSON.parse(top.bytes.toString('utf8')) as {
+    mediaType?: string
+    manifests?: Descriptor[]
+    config?: Descriptor
+    layers?: Descriptor[]
+  }
+  let manifestDigest = top.digest ?? digestOf(top.bytes)
+  if (doc.manifests) {
+    const want = opts.platform
+    const match = doc.manifests.find(
+      (m) =>
+        m.platform?.os === want.os &&
+        m.platform?.architecture === want.architecture &&
+        (!want.variant || !m.platform?.variant || m.platform.variant === want.variant),
+    )
+    if (!match) {
+      throw new PlatformMismatchError(
+        `no match for platform in manifest: not found (${want.os}/${want.architecture}${want.variant ? `/${want.variant}` : ''})`,
+      )
+    }
+    top = await client.getManifest(match.digest)
+    if (!top) throw new ImageNotFoundError(`${ref}: platform manifest ${match.digest} not found`)
+    manifestDigest = match.digest
+    doc = JSON.parse(top.bytes.toString('utf8'))
+  }
+  if (!doc.config || !doc.layers) throw new ImageNotFoundError(`${ref}: not an image manifest`)
+  const configBytes = await cachedBlob(client, opts.cacheDir, doc.config.digest)
+  const configDoc = JSON.parse(configBytes.toString('utf8')) as {
+    os: string
+    architecture: string
+    variant?: string
+    config?: PulledImage['config']
+  }
+  const rootfs = join(opts.cacheDir, 'rootfs', manifestDigest.replace(':', '-'))
+  if (!existsSync(join(rootfs, '.complete'))) {
+    const tmp = `${rootfs}.tmp-${process.pid}-${Date.now()}`
+    mkdirSync(tmp, { recursive: true })
+    for (const layer of doc.layers) {
+      const bytes = await cachedBlob(client, opts.cacheDir, layer.digest)
+      const tar = layer.mediaType?.endsWith('gzip') || isGzip(bytes) ? gunzipSync(bytes) : bytes
+      await unpack(tar, tmp)
+    }
+    writeFileSync(join(tmp, '.complete'), manifestDigest)
+    rmSync(rootfs, { recursive: true, force: true })
+    mkdirSync(dirname(rootfs), { recursive: true })
+    renameSync(tmp, rootfs)
+  }
+  return {
+    digest: manifestDigest,
+    rootfs,
+    platform: { os: configDoc.os, architecture: configDoc.architecture, variant: configDoc.variant },
+    config: configDoc.config ?? {},
+  }
+}
+
+async function cachedBlob(client: RegistryClient, cacheDir: string, digest: string): Promise<Buffer> {
+  const file = join(cacheDir, 'blobs', digest.replace(':', '-'))
+  if (existsSync(file)) return readFileSync(file)
+  const bytes = await client.getBlob(digest)
+  if (digestOf(bytes) !== digest) throw new Error(`blob ${digest} failed verification`)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(`${file}.tmp`, bytes)
+  renameSync(`${file}.tmp`, file)
+  return bytes
+}
+
+/** Extracts regular files and directories; refuses paths that leave the root. */
+async function unpack(tar: Buffer, root: string): Promise<void> {
+  const ex = extract()
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = []
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer))
+      stream.on('end', () => {
+        const rel = normalize(header.name).replace(/^(\.\.(\/|$))+/, '')
+        if (rel.startsWith('/') || rel.split('/').includes('..')) return next()
+        const target = join(root, rel)
+        if (header.type === 'directory') mkdirSync(target, { recursive: true })
+        else if (header.type === 'file') {
+          mkdirSync(dirname(target), { recursive: true })
+          writeFileSync(target, Buffer.concat(chunks))
+          chmodSync(target, (header.mode ?? 0o644) & 0o777)
+        }
+        next()
+      })
+    })
+    ex.on('finish', () => resolve())
+    ex.on('error', reject)
+  })
+  ex.end(tar)
+  await done
+}
+
+function isGzip(b: Buffer): boolean {
+  return b.length > 2 && b[0] === 0x1f && b[1] === 0x8b
+}

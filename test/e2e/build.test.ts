@@ -1,0 +1,167 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pullImage } from '../../src/registry/pull.js'
+import { type EmbeddedRegistry, startRegistry } from '../../src/registry/server.js'
+import { runCli } from '../helpers/cli.js'
+import { freePort, waitFor } from '../helpers/ports.js'
+import { repoRoot } from '../helpers/sandbox.js'
+
+// build → push to a real registry → pull back → run the arm64 binary under qemu-user.
+describe('edgecanary build (native, in-process OCI image)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'ec-build-'))
+  let registry: EmbeddedRegistry
+  let repo: string
+  const env = { ...process.env, EDGECANARY_HOME: home, CI: 'true' }
+  const ec = (...args: string[]) => runCli(args, { env, cwd: home })
+  const procs: ChildProcess[] = []
+
+  beforeAll(async () => {
+    registry = await startRegistry({ dir: join(home, 'registry') })
+    repo = `127.0.0.1:${registry.port}/kubeapp`
+  })
+  afterAll(async () => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL')
+    await registry.close()
+    rmSync(home, { recursive: true, force: true })
+  })
+
+  it('pushes 2.0 for linux/arm64 and the pulled binary answers /version under qemu', async () => {
+    const r = await ec(
+      'build',
+      '--version',
+      '2.0',
+      '--repo',
+      repo,
+      '--source',
+      join(repoRoot, 'sample-app'),
+      '--json',
+    )
+    expect(r.status, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as {
+      image: string
+      digest: string
+      platforms: string[]
+      compressedSize: number
+      blobsUploaded: number
+    }
+    expect(out.image).toBe(`${repo}:2.0@${out.digest}`)
+    expect(out.platforms).toEqual(['linux/arm64'])
+    expect(out.blobsUploaded).toBe(2)
+    expect(out.compressedSize).toBeLessThan(3 * 1024 * 1024)
+
+    const pulled = await pullImage(`${repo}:2.0`, {
+      platform: { os: 'linux', architecture: 'arm64' },
+      cacheDir: join(home, 'pull'),
+    })
+    expect(pulled.digest).toBe(out.digest)
+    expect(pulled.platform.architecture).toBe('arm64')
+    expect(pulled.config.Entrypoint).toEqual(['/app'])
+    expect(pulled.config.User).toBe('65532:65532')
+    const port = await freePort()
+    const p = spawn('qemu-aarch64-static', [join(pulled.rootfs, 'app')], {
+      env: { PORT: String(port) },
+      stdio: 'ignore',
+    })
+    procs.push(p)
+    const body = await waitFor('sample-app under qemu', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/version`)
+      return res.ok ? res.text() : undefined
+    })
+    expect(body).toBe('2.0\n')
+    p.kill('SIGTERM')
+  })
+
+  it('is reproducible: an unchanged rebuild reuses the binary and uploads 0 blobs', async () => {
+    const r = await ec(
+      'build',
+      '--version',
+      '2.0',
+      '--repo',
+      repo,
+      '--source',
+      join(repoRoot, 'sample-app'),
+      '--json',
+    )
+    expect(r.status, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as {
+      blobsUploaded: number
+      blobsSkipped: number
+      cached: number
+      compiled: number
+    }
+    expect(out).toMatchObject({ blobsUploaded: 0, blobsSkipped: 2, cached: 1, compiled: 0 })
+  })
+
+  it('builds a multi-platform index that skopeo lists with every platform', async () => {
+    const r = await ec(
+      'build',
+      '--version',
+      '2.1',
+      '--repo',
+      repo,
+      '--source',
+      join(repoRoot, 'sample-app'),
+      '--platform',
+      'linux/arm64,linux/arm/v7,linux/amd64',
+      '--json',
+    )
+    expect(r.status, r.stderr).toBe(0)
+    const { stdout: raw } = await promisify(execFile)('skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${repo}:2.1`,
+    ])
+    const index = JSON.parse(raw) as {
+      mediaType: string
+      manifests: { platform: { architecture: string; variant?: string } }[]
+    }
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+    expect(index.manifests.map((m) => `${m.platform.architecture}${m.platform.variant ?? ''}`)).toEqual([
+      'arm64',
+      'armv7',
+      'amd64',
+    ])
+  })
+
+  it.each([
+    [['--version', '2.0 beta'], 'not a valid image tag'],
+    [['--version', '2.0', '--platform', 'linux/sparc'], 'unknown platform'],
+    [['--version', '2.0', '--repo', 'kubeapp:2.0'], 'must be HOST[:PORT]/NAME'],
+  ])('bad input %j → exit 2 with a one-line reason and a hint', async (args, reason) => {
+    const withRepo = args.includes('--repo') ? args : ['--repo', repo, ...args]
+    const r = await ec('build', '--source', join(repoRoot, 'sample-app'), ...withRepo)
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(reason)
+    expect(r.stderr).toMatch(/Hint: /)
+  })
+
+  it('a missing source directory is exit 2 naming it', async () => {
+    const r = await ec('build', '--repo', repo, '--version', '2.0', '--source', '/nonexistent')
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('"/nonexistent" does not exist')
+  })
+
+  it('an unreachable registry is exit 2 naming it, and nothing is pushed', async () => {
+    const port = await freePort()
+    const r = await ec(
+      'build',
+      '--version',
+      '9.9',
+      '--repo',
+      `127.0.0.1:${port}/kubeapp`,
+      '--source',
+      join(repoRoot, 'sample-app'),
+    )
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`127.0.0.1:${port}`)
+    const tags = await fetch(`${registry.url}/v2/kubeapp/tags/list`).then(
+      (x) => x.json() as Promise<{ tags: string[] }>,
+    )
+    expect(tags.tags).not.toContain('9.9')
+  })
+})

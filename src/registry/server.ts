@@ -162,7 +162,8 @@ export async function startRegistry(opts: {
     upload?: string,
   ): void {
     if (!DIGEST.test(digest) || digestOf(body) !== digest) {
-      return send(res, 400, { errors: [{ code: 'DIGEST_INVALID', message: 'digest did not match content' }] })
+      send(res, 400, { errors: [{ code: 'DIGEST_INVALID', message: 'digest did not match content' }] })
+      return
     }
     writeAtomic(blobFile(digest), body)
     if (upload) renameSync(upload, `${upload}.done`)

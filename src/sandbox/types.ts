@@ -109,7 +109,12 @@ export interface ObjectStore {
     type: ResourceType,
     namespace: string | undefined,
     name: string,
-    opts?: { gracePeriodSeconds?: number; preconditionUid?: string; dryRun?: boolean },
+    opts?: {
+      gracePeriodSeconds?: number
+      preconditionUid?: string
+      dryRun?: boolean
+      propagationPolicy?: string
+    },
   ): KObject
   watch(type: ResourceType, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): Watch
   /** Current global resourceVersion. */

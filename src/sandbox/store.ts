@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { alreadyExists, badRequest, conflict, expired, notFound } from './api-errors.js'
+import { matches, parseSelector, type Requirement } from './label-selector.js'
+import { ALL_RESOURCES, RES } from './resources.js'
+import { applyDefaults, bumpsGeneration, hasStatus, validate } from './strategies.js'
+import type {
+  KObject,
+  ListOptions,
+  ListResult,
+  ObjectStore,
+  ResourceType,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+} from './types.js'
+
+const HISTORY = 10_000
+
+interface Watcher {
+  key: string
+  ns?: string
+  labels: Requirement[]
+  fields: [string, string][]
+  cb: (ev: WatchEvent) => void
+}
+
+function typeKey(t: ResourceType): string {
+  return `${t.group}/${t.resource}`
+}
+
+function objKey(ns: string | undefined, name: string): string {
+  return `${ns ?? ''}/${name}`
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v)
+}
+
+/** RFC 3339 to the second, as Kubernetes writes creationTimestamp. */
+export function timestamp(ms: number = Date.now()): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+}
+
+/**
+ * Reads a field path used by field selectors: `metadata.name`, `spec.nodeName`, `status.phase`,
+ * `involvedObject.name`.
+ *
+ *   fieldValue({ spec: { nodeName: 'pi-1' } }, 'spec.nodeName') → 'pi-1'
+ */
+export function fieldValue(o: unknown, path: string): string {
+  let cur: unknown = o
+  for (const p of path.split('.'))
+    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined
+  return cur === undefined || cur === null ? '' : String(cur)
+}
+
+function parseFields(text: string | undefined): [string, string][] {
+  if (!text) return []
+  return text
+    .split(',')
+    .filter(Boolean)
+    .map((p) => {
+      const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(p.trim())
+      if (!m) throw badRequest(`invalid field selector: ${p}`)
+      return [m[2] === '!=' ? `!${m[1]}` : m[1], m[3]] as [string, string]
+    })
+}
+
+function fieldsMatch(o: KObject, fields: [string, string][]): boolean {
+  return fields.every(([k, v]) =>
+    k.startsWith('!') ? fieldValue(o, k.slice(1)) !== v : fieldValue(o, k) === v,
+  )
+}
+
+/**
+ * The sandbox's object store with kube-apiserver semantics: one global resourceVersion,
+ * optimistic concurrency, generation on spec changes, graceful pod deletion, owner-reference
+ * cascade, watch from a resourceVersion (410 when too old), JSON snapshot persistence.
+ */
+export class MemoryStore implements ObjectStore {
+  private rv = 0
+  private readonly data = new Map<string, Map<string, KObject>>()
+  private readonly history: { rv: number; key: string; ev: WatchEvent }[] = []
+  private readonly watchers = new Set<Watcher>()
+
+  static load(file: string): MemoryStore {
+    const s = new MemoryStore()
+    if (!existsSync(file)) return s
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { rv: number; objects: Record<string, KObject[]> }
+    s.rv = doc.rv
+    for (const [key, items] of Object.entries(doc.objects)) {
+      const m = new Map<string, KObject>()
+      for (const o of items) m.set(objKey(o.metadata.namespace, o.metadata.name), o)
+      s.data.set(key, m)
+    }
+    return s
+  }
+
+  save(file: string): void {
+    const objects: Record<string, KObject[]> = {}
+    for (const [key, m] of this.data) objects[key] = [...m.values()]
+    writeFileSync(`${file}.tmp`, JSON.stringify({ rv: this.rv, objects }), { mode: 0o600 })
+    renameSync(`${file}.tmp`, file)
+  }
+
+  resourceVersion(): string {
+    return String(this.rv)
+  }
+
+  private table(t: ResourceType): Map<string, KObject> {
+    const key = typeKey(t)
+    let m = this.data.get(key)
+    if (!m) {
+      m = new Map()
+      this.data.set(key, m)
+    }
+    return m
+  }
+
+  get(t: ResourceType, ns: string | undefined, name: string): KObject | undefined {
+    const o = this.table(t).get(objKey(t.namespaced ? ns : undefined, name))
+    return o ? clone(o) : undefined
+  }
+
+  list(t: ResourceType, opts: ListOptions = {}): ListResult {
+    const labels = parseSelector(opts.labelSelector)
+    const fields = parseFields(opts.fieldSelector)
+    const items = [...this.table(t).values()]
+      .filter((o) => !opts.namespace || !t.namespaced || o.metadata.namespace === opts.namespace)
+      .filter((o) => matches(o.metadata.labels, labels) && fieldsMatch(o, fields))
+      .sort((a, b) =>
+        objKey(a.metadata.namespace, a.metadata.name) < objKey(b.metadata.namespace, b.metadata.name)
+          ? -1
+          : 1,
+      )
+      .map(clone)
+    return { items, resourceVersion: String(this.rv) }
+  }
+
+  create(t: ResourceType, input: KObject, opts: { dryRun?: boolean } = {}): KObject {
+    const o = applyDefaults(t, clone(input))
+    o.apiVersion = t.group ? `${t.group}/${t.version}` : t.version
+    o.kind = t.kind
+    o.metadata = { ...o.metadata }
+    if (!o.metadata.name && o.metadata.generateName) {
+      o.metadata.name = `${o.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
+    }
+    if (!t.namespaced) delete o.metadata.namespace
+    else if (!o.metadata.namespace) o.metadata.namespace = 'default'
+    validate(t, o)
+    const ns = o.metadata.namespace
+    if (t.namespaced && ns && !this.table(RES.namespaces).has(objKey(undefined, ns))) {
+      throw notFound(RES.namespaces, ns)
+    }
+    const k = objKey(ns, o.metadata.name)
+    if (this.table(t).has(k)) throw alreadyExists(t, o.metadata.name)
+    o.metadata.uid = randomUUID()
+    o.metadata.creationTimestamp = timestamp()
+    delete o.metadata.deletionTimestamp
+    if (o.spec !== undefined) o.metadata.generation = 1
+    if (t.resource === 'pods') o.status = { phase: 'Pending', ...(o.status as object) }
+    if (t.resource === 'namespaces') o.status = { phase: 'Active' }
+    if (opts.dryRun) return o
+    return this.commit(t, 'ADDED', o)
+  }
+
+  update(t: ResourceType, input: KObject, opts: { dryRun?: boolean } = {}): KObject {
+    const o = applyDefaults(t, clone(input))
+    const ns = t.namespaced ? (o.metadata.namespace ?? 'default') : undefined
+    const old = this.table(t).get(objKey(ns, o.metadata.name))
+    if (!old) throw notFound(t, o.metadata.name)
+    if (o.metadata.resourceVersion && o.metadata.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(t, o.metadata.name)
+    }
+    validate(t, o, old)
+    o.apiVersion = old.apiVersion
+    o.kind = old.kind
+    o.metadata = {
+      ...o.metadata,
+      namespace: old.metadata.namespace,
+      uid: old.metadata.uid,
+      creationTimestamp: old.metadata.creationTimestamp,
+      deletionTimestamp: old.metadata.deletionTimestamp,
+      deletionGracePeriodSeconds: old.metadata.deletionGracePeriodSeconds,
+      generation: old.metadata.generation,
+    }
+    if (!t.namespaced) delete o.metadata.namespace
+    if (hasStatus(t)) o.status = old.status
+    if (old.metadata.generation !== undefined && bumpsGeneration(t, old, o)) {
+      o.metadata.generation = (old.metadata.generation ?? 0) + 1
+    }
+    if (
+      JSON.stringify(o) ===
+      JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: o.metadata.resourceVersion } })
+    ) {
+      return clone(old) // no-op updates do not bump resourceVersion, as in Kubernetes
+    }
+    if (opts.dryRun) return o
+    if (o.metadata.deletionTimestamp && (o.metadata.finalizers ?? []).length === 0 && t.resource !== 'pods') {
+      return this.remove(t, old)
+    }
+    return this.commit(t, 'MODIFIED', o)
+  }
+
+  updateStatus(t: ResourceType, input: KObject): KObject {
+    const ns = t.namespaced ? (input.metadata.namespace ?? 'default') : undefined
+    const old = this.table(t).get(objKey(ns, input.metadata.name))
+    if (!old) throw notFound(t, input.metadata.name)
+    if (input.metadata.resourceVersion && input.metadata.resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(t, input.metadata.name)
+    }
+    const o = clone(old)
+    o.status = clone(input.status)
+    if (JSON.stringify(o.status) === JSON.stringify(old.status)) return clone(old)
+    return this.commit(t, 'MODIFIED', o)
+  }
+
+  delete(
+    t: ResourceType,
+    nsIn: string | undefined,
+    name: string,
+    opts: {
+      gracePeriodSeconds?: number
+      preconditionUid?: string
+      dryRun?: boolean
+      propagationPolicy?: string
+    } = {},
+  ): KObject {
+    const ns = t.namespaced ? nsIn : undefined
+    const old = this.table(t).get(objKey(ns, name))
+    if (!old) throw notFound(t, name)
+    if (opts.preconditionUid && opts.preconditionUid !== old.metadata.uid) throw conflict(t, name)
+    if (opts.dryRun) return clone(old)
+    const podSpec = old.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined
+    const grace = opts.gracePeriodSeconds ?? podSpec?.terminationGracePeriodSeconds ?? 30
+    const graceful = t.resource === 'pods' && podSpec?.nodeName && grace > 0
+    if (graceful || (old.metadata.finalizers ?? []).length > 0) {
+      if (
+        old.metadata.deletionTimestamp &&
+        (!graceful || (old.metadata.deletionGracePeriodSeconds ?? 0) <= grace)
+      ) {
+        return clone(old)
+      }
+      const o = clone(old)
+      o.metadata.deletionTimestamp = timestamp()
+      if (graceful) o.metadata.deletionGracePeriodSeconds = grace
+      return this.commit(t, 'MODIFIED', o)
+    }
+    const gone = this.remove(t, old)
+    if (opts.propagationPolicy !== 'Orphan') this.cascade(old)
+    if (t.resource === 'namespaces') this.emptyNamespace(name)
+    return gone
+  }
+
+  /** Deletes dependents (by ownerReferences uid), as the garbage collector does. */
+  private cascade(owner: KObject): void {
+    const uid = owner.metadata.uid
+    for (const type of ALL_RESOURCES) {
+      for (const o of [...this.table(type).values()]) {
+        if (o.metadata.ownerReferences?.some((r) => r.uid === uid)) {
+          try {
+            this.delete(type, o.metadata.namespace, o.metadata.name)
+          } catch {}
+        }
+      }
+    }
+  }
+
+  private emptyNamespace(ns: string): void {
+    for (const type of ALL_RESOURCES) {
+      if (!type.namespaced) continue
+      for (const o of [...this.table(type).values()]) {
+        if (o.metadata.namespace === ns) {
+          try {
+            this.delete(type, ns, o.metadata.name)
+          } catch {}
+        }
+      }
+    }
+  }
+
+  private remove(t: ResourceType, old: KObject): KObject {
+    this.table(t).delete(objKey(old.metadata.namespace, old.metadata.name))
+    const o = clone(old)
+    o.metadata.resourceVersion = String(++this.rv)
+    this.emit(t, 'DELETED', o)
+    return clone(o)
+  }
+
+  private commit(t: ResourceType, type: 'ADDED' | 'MODIFIED', o: KObject): KObject {
+    o.metadata.resourceVersion = String(++this.rv)
+    this.table(t).set(objKey(o.metadata.namespace, o.metadata.name), o)
+    this.emit(t, type, o)
+    return clone(o)
+  }
+
+  private emit(t: ResourceType, type: WatchEvent['type'], o: KObject): void {
+    const key = typeKey(t)
+    const ev: WatchEvent = { type, object: o }
+    this.history.push({ rv: this.rv, key, ev })
+    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY)
+    for (const w of [...this.watchers]) this.deliver(w, key, ev)
+  }
+
+  private deliver(w: Watcher, key: string, ev: WatchEvent): void {
+    if (w.key !== key) return
+    const o = ev.object
+    if (w.ns && o.metadata.namespace !== w.ns) return
+    if (!matches(o.metadata.labels, w.labels) || !fieldsMatch(o, w.fields)) return
+    w.cb({ type: ev.type, object: clone(o) })
+  }
+
+  watch(t: ResourceType, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): Watch {
+    const w: Watcher = {
+      key: typeKey(t),
+      ns: t.namespaced ? opts.namespace : undefined,
+      labels: parseSelector(opts.labelSelector),
+      fields: parseFields(opts.fieldSelector),
+      cb: onEvent,
+    }
+    const from = opts.resourceVersion
+    if (!from || from === '0') {
+      for (const o of this.list(t, opts).items) onEvent({ type: 'ADDED', object: o })
+    } else {
+      const rv = Number(from)
+      const oldest = this.history.length > 0 ? this.history[0].rv - 1 : this.rv
+      if (!Number.isFinite(rv)) throw badRequest(`invalid resourceVersion ${from}`)
+      if (rv < oldest) throw expired(rv, oldest)
+      for (const h of this.history) if (h.rv > rv) this.deliver(w, h.key, h.ev)
+    }
+    this.watchers.add(w)
+    return { stop: () => this.watchers.delete(w) }
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
+
+describe('patches', () => {
+  it.each([
+    [{ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 } }, { a: 1, b: { d: 3, e: 4 } }],
+    [{ list: [1, 2] }, { list: [3] }, { list: [3] }],
+  ])('merge patch %j + %j', (doc, patch, out) => expect(mergePatch(doc, patch)).toEqual(out))
+
+  it('strategic merge merges containers by name and env by name, honouring $setElementOrder', () => {
+    const doc = {
+      containers: [
+        { name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] },
+        { name: 'b', image: 'b:1' },
+      ],
+    }
+    const patch = {
+      '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }],
+      containers: [{ name: 'a', image: 'a:2', env: [{ name: 'Y', value: '2' }] }],
+    }
+    expect(strategicMergePatch(doc, patch)).toEqual({
+      containers: [
+        { name: 'b', image: 'b:1' },
+        {
+          name: 'a',
+          image: 'a:2',
+          env: [
+            { name: 'X', value: '1' },
+            { name: 'Y', value: '2' },
+          ],
+        },
+      ],
+    })
+  })
+
+  it('strategic merge deletes list items with $patch: delete and never stores directives', () => {
+    const out = strategicMergePatch(
+      { ports: [{ containerPort: 80 }, { containerPort: 81 }] },
+      { ports: [{ containerPort: 81, $patch: 'delete' }] },
+    )
+    expect(out).toEqual({ ports: [{ containerPort: 80 }] })
+    expect(JSON.stringify(strategicMergePatch({}, { spec: { $retainKeys: ['a'], a: 1 } }))).not.toContain('$')
+  })
+
+  it.each([
+    [[{ op: 'replace', path: '/spec/replicas', value: 5 }], { spec: { replicas: 5, l: [1] } }],
+    [[{ op: 'add', path: '/spec/l/-', value: 2 }], { spec: { replicas: 3, l: [1, 2] } }],
+    [[{ op: 'remove', path: '/spec/l/0' }], { spec: { replicas: 3, l: [] } }],
+  ])('json patch %j', (ops, out) => expect(jsonPatch({ spec: { replicas: 3, l: [1] } }, ops)).toEqual(out))
+
+  it('json patch test failure is an error', () => {
+    expect(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }])).toThrow('test failed')
+  })
+})

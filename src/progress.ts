@@ -5,7 +5,10 @@ import type { Progress, StepHandle } from './ports.js'
  * Progress as plain lines on stderr: used when stderr is not a TTY (CI=true, pipes) and with
  * --json (stdout stays one document). `[  1.2s] ✔ title — summary`.
  */
-export function lineProgress(stream: NodeJS.WritableStream = process.stderr, now: () => number = Date.now): Progress {
+export function lineProgress(
+  stream: NodeJS.WritableStream = process.stderr,
+  now: () => number = Date.now,
+): Progress {
   const start = now()
   const stamp = () => `[${((now() - start) / 1000).toFixed(1).padStart(5)}s]`
   return {

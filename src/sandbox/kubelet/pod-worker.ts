@@ -1,0 +1,509 @@
+import { createHash } from 'node:crypto'
+import { request } from 'node:http'
+import { connect, createServer } from 'node:net'
+import { join } from 'node:path'
+import { ImageNotFoundError, type PulledImage, pullImage } from '../../registry/pull.js'
+import { recordEvent } from '../events.js'
+import { RES } from '../resources.js'
+import type { KObject, ObjectStore } from '../types.js'
+import {
+  appendLog,
+  type ContainerSpec,
+  type ContainerState,
+  launch,
+  type Probe,
+  type Running,
+  readLog,
+  rotateLog,
+  rssBytes,
+  signalGroup,
+} from './container.js'
+import { parseQuantity } from './elf.js'
+
+export const PORTS_ANNOTATION = 'sandbox.edgecanary.dev/ports'
+
+export interface WorkerContext {
+  store: ObjectStore
+  nodeName: string
+  arch: string
+  workDir: string
+  imageCacheDir: string
+  insecureRegistries: boolean
+  backoffBaseMs: number
+  pullDelayMs: () => number
+}
+
+interface CState {
+  spec: ContainerSpec
+  state: ContainerState
+  lastState?: ContainerState
+  ready: boolean
+  started: boolean
+  restartCount: number
+  run?: Running
+  pulled?: PulledImage
+  logFile: string
+  oomKilled?: boolean
+  livenessKilled?: boolean
+}
+
+const iso = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
+
+/** Per-pod loopback address: 127.x.y.z from the pod's uid (every 127/8 address is loopback on Linux). */
+export function podIpFor(uid: string): string {
+  const h = createHash('sha1').update(uid).digest()
+  return `127.${1 + (h[0] % 200)}.${h[1]}.${1 + (h[2] % 254)}`
+}
+
+/**
+ * Kubernetes' crash-loop back-off: the first restart is immediate, then base, 2×base, … up to
+ * 300 s (`base` is 10 s in Kubernetes).
+ *
+ *   crashBackoffMs(1, 10000) → 0;  crashBackoffMs(2, 10000) → 10000;  crashBackoffMs(9, 10000) → 300000
+ */
+export function crashBackoffMs(restarts: number, base: number): number {
+  if (restarts <= 1) return 0
+  return Math.min(base * 2 ** (restarts - 2), Math.max(base, 300_000 * (base / 10_000)))
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Runs one pod on one node: pulls, starts, probes, restarts, and terminates its containers. */
+export class PodWorker {
+  readonly uid: string
+  readonly ns: string
+  readonly name: string
+  ports: Record<string, number> = {}
+  readonly podIP: string
+  private containers: CState[] = []
+  private stopping = false
+  private wake = new Set<() => void>()
+  private startTime = iso()
+  private done?: Promise<void>
+
+  constructor(
+    private readonly ctx: WorkerContext,
+    pod: KObject,
+  ) {
+    this.uid = pod.metadata.uid ?? ''
+    this.ns = pod.metadata.namespace ?? 'default'
+    this.name = pod.metadata.name
+    this.podIP = podIpFor(this.uid)
+    const specs = ((pod.spec as { containers?: ContainerSpec[] }).containers ?? []) as ContainerSpec[]
+    this.containers = specs.map((spec) => ({
+      spec,
+      state: { waiting: { reason: 'ContainerCreating' } },
+      ready: false,
+      started: false,
+      restartCount: 0,
+      logFile: join(ctx.workDir, 'pods', this.uid, `${spec.name}.log`),
+    }))
+  }
+
+  get restartPolicy(): string {
+    const p = this.ctx.store.get(RES.pods, this.ns, this.name)
+    return (p?.spec as { restartPolicy?: string } | undefined)?.restartPolicy ?? 'Always'
+  }
+
+  logFileOf(container?: string): string | undefined {
+    return (this.containers.find((c) => !container || c.spec.name === container) ?? this.containers[0])
+      ?.logFile
+  }
+
+  isRunning(): boolean {
+    return this.containers.some((c) => 'running' in c.state)
+  }
+
+  async start(): Promise<void> {
+    for (const c of this.containers) {
+      for (const p of c.spec.ports ?? []) {
+        const port = await freePort()
+        this.ports[String(p.containerPort)] = port
+        if (p.name) this.ports[p.name] = port
+      }
+    }
+    const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
+    if (!pod || pod.metadata.uid !== this.uid) return
+    this.ctx.store.update(RES.pods, {
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        resourceVersion: undefined,
+        annotations: { ...pod.metadata.annotations, [PORTS_ANNOTATION]: JSON.stringify(this.ports) },
+      },
+    })
+    this.writeStatus()
+    this.done = Promise.all(this.containers.map((c) => this.runContainer(c))).then(() => undefined)
+  }
+
+  /** SIGTERM, then SIGKILL after `graceSeconds`; resolves when every process is gone. */
+  async terminate(graceSeconds: number, force = false): Promise<void> {
+    const first = !this.stopping
+    this.stopping = true
+    for (const w of this.wake) w()
+    for (const c of this.containers) c.ready = false
+    if (first && !force) {
+      const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
+      if (pod)
+        for (const c of this.containers)
+          recordEvent(this.ctx.store, pod, 'Killing', `Stopping container ${c.spec.name}`, {
+            component: 'kubelet',
+            host: this.ctx.nodeName,
+          })
+      this.writeStatus()
+    }
+    await Promise.all(
+      this.containers.map(async (c) => {
+        if (!c.run?.pid) return
+        signalGroup(c.run.pid, force ? 'SIGKILL' : 'SIGTERM')
+        const timer = setTimeout(() => signalGroup(c.run?.pid, 'SIGKILL'), force ? 0 : graceSeconds * 1000)
+        await c.run.exited
+        clearTimeout(timer)
+      }),
+    )
+    await this.done
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t)
+        this.wake.delete(done)
+        resolve()
+      }
+      const t = setTimeout(done, ms)
+      this.wake.add(done)
+    })
+  }
+
+  private event(reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): void {
+    const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
+    if (pod)
+      recordEvent(this.ctx.store, pod, reason, message, {
+        type,
+        component: 'kubelet',
+        host: this.ctx.nodeName,
+      })
+  }
+
+  private async runContainer(c: CState): Promise<void> {
+    let pullFailures = 0
+    while (!this.stopping) {
+      if (!c.pulled) {
+        this.event('Pulling', `Pulling image "${c.spec.image}"`)
+        const t0 = Date.now()
+        try {
+          const delay = this.ctx.pullDelayMs()
+          if (delay > 0) await this.sleep(delay)
+          c.pulled = await pullImage(c.spec.image, {
+            platform: { os: 'linux', architecture: this.ctx.arch },
+            cacheDir: this.ctx.imageCacheDir,
+            insecure: this.ctx.insecureRegistries,
+          })
+          this.event('Pulled', `Successfully pulled image "${c.spec.image}" in ${Date.now() - t0}ms`)
+        } catch (err) {
+          pullFailures++
+          const why = err instanceof ImageNotFoundError ? `${err.message}` : (err as Error).message
+          c.state = {
+            waiting: {
+              reason: 'ErrImagePull',
+              message: `failed to pull and unpack image "${c.spec.image}": ${why}`,
+            },
+          }
+          this.event('Failed', `Failed to pull image "${c.spec.image}": ${why}`, 'Warning')
+          this.writeStatus()
+          await this.sleep(Math.min(1000, this.ctx.backoffBaseMs))
+          if (this.stopping) break
+          c.state = {
+            waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.spec.image}"` },
+          }
+          this.event('BackOff', `Back-off pulling image "${c.spec.image}"`)
+          this.writeStatus()
+          await this.sleep(Math.min(this.ctx.backoffBaseMs * 2 ** (pullFailures - 1), 300_000))
+          continue
+        }
+      }
+      const img = c.pulled
+      if (c.restartCount > 0) rotateLog(c.logFile)
+      const env: Record<string, string> = {}
+      for (const kv of img.config.Env ?? []) {
+        const i = kv.indexOf('=')
+        if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1)
+      }
+      env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+      env.HOSTNAME = this.name
+      const firstPort = c.spec.ports?.[0]
+      if (firstPort) env.PORT = String(this.ports[String(firstPort.containerPort)])
+      for (const e of c.spec.env ?? []) if (e.value !== undefined) env[e.name] = e.value
+      env.POD_NAME = this.name
+      env.POD_NAMESPACE = this.ns
+      env.POD_IP = this.podIP
+      if (firstPort) env.PORT = String(this.ports[String(firstPort.containerPort)])
+      const startedAt = iso()
+      c.oomKilled = false
+      c.livenessKilled = false
+      c.run = launch({
+        rootfs: img.rootfs,
+        entrypoint: c.spec.command ?? img.config.Entrypoint ?? [],
+        cmd: c.spec.args ?? (c.spec.command ? [] : (img.config.Cmd ?? [])),
+        workingDir: img.config.WorkingDir || '/',
+        env,
+        nodeArch: this.ctx.arch,
+        logFile: c.logFile,
+      })
+      c.state = { running: { startedAt } }
+      c.started = true
+      c.ready = !c.spec.readinessProbe
+      this.event('Created', `Created container ${c.spec.name}`)
+      this.event('Started', `Started container ${c.spec.name}`)
+      this.writeStatus()
+      const alive = { value: true }
+      const watchers = [
+        this.probeLoop(c, 'readiness', c.spec.readinessProbe, alive),
+        this.probeLoop(c, 'liveness', c.spec.livenessProbe, alive),
+        this.oomLoop(c, alive),
+      ]
+      const result = await c.run.exited
+      alive.value = false
+      for (const w of this.wake) w()
+      await Promise.all(watchers)
+      c.ready = false
+      const ranMs = Date.now() - Date.parse(startedAt)
+      const reason = c.oomKilled ? 'OOMKilled' : result.code === 0 ? 'Completed' : 'Error'
+      const tail = readLog(c.logFile).trim().split('\n').slice(-1)[0] ?? ''
+      c.state = {
+        terminated: {
+          exitCode: c.oomKilled ? 137 : result.code,
+          reason,
+          ...(reason === 'Error' && /exec format error|no such file/.test(tail) ? { message: tail } : {}),
+          startedAt,
+          finishedAt: iso(),
+        },
+      }
+      c.run = undefined
+      this.writeStatus()
+      if (this.stopping) break
+      const policy = this.restartPolicy
+      if (policy === 'Never' || (policy === 'OnFailure' && result.code === 0)) break
+      c.lastState = c.state
+      c.restartCount = ranMs > 600_000 ? 1 : c.restartCount + 1
+      const delay = crashBackoffMs(c.restartCount, this.ctx.backoffBaseMs)
+      if (delay > 0) {
+        c.state = {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.spec.name} pod=${this.name}_${this.ns}(${this.uid})`,
+          },
+        }
+        this.event('BackOff', 'Back-off restarting failed container', 'Warning')
+        this.writeStatus()
+        await this.sleep(delay)
+      }
+    }
+  }
+
+  private async probeLoop(
+    c: CState,
+    kind: 'readiness' | 'liveness',
+    probe: Probe | undefined,
+    alive: { value: boolean },
+  ): Promise<void> {
+    if (!probe) return
+    await this.sleep((probe.initialDelaySeconds ?? 0) * 1000)
+    let ok = 0
+    let bad = 0
+    while (alive.value && !this.stopping) {
+      const result = await this.check(probe)
+      if (!alive.value || this.stopping) return
+      if (result.ok) {
+        ok++
+        bad = 0
+        if (kind === 'readiness' && !c.ready && ok >= (probe.successThreshold ?? 1)) {
+          c.ready = true
+          this.writeStatus()
+        }
+      } else {
+        bad++
+        ok = 0
+        const label = kind === 'readiness' ? 'Readiness' : 'Liveness'
+        this.event('Unhealthy', `${label} probe failed: ${result.why}`, 'Warning')
+        if (bad >= (probe.failureThreshold ?? 3)) {
+          if (kind === 'readiness' && c.ready) {
+            c.ready = false
+            this.writeStatus()
+          }
+          if (kind === 'liveness') {
+            this.event('Killing', `Container ${c.spec.name} failed liveness probe, will be restarted`)
+            c.livenessKilled = true
+            signalGroup(c.run?.pid, 'SIGTERM')
+            const pid = c.run?.pid
+            setTimeout(() => signalGroup(pid, 'SIGKILL'), 2000).unref()
+            return
+          }
+        }
+      }
+      await this.sleep((probe.periodSeconds ?? 10) * 1000)
+    }
+  }
+
+  private check(probe: Probe): Promise<{ ok: boolean; why?: string }> {
+    const portRef = probe.httpGet?.port ?? probe.tcpSocket?.port
+    const port = this.ports[String(portRef)] ?? Number(portRef)
+    const timeout = (probe.timeoutSeconds ?? 1) * 1000
+    return new Promise((resolve) => {
+      if (probe.tcpSocket) {
+        const s = connect({ host: '127.0.0.1', port, timeout }, () => {
+          s.destroy()
+          resolve({ ok: true })
+        })
+        s.on('error', (e) => resolve({ ok: false, why: `dial tcp ${this.podIP}:${portRef}: ${e.message}` }))
+        s.on('timeout', () => {
+          s.destroy()
+          resolve({ ok: false, why: 'timeout' })
+        })
+        return
+      }
+      const path = probe.httpGet?.path ?? '/'
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          timeout,
+          agent: false,
+          headers: { 'user-agent': 'kube-probe/1.32' },
+        },
+        (res) => {
+          res.resume()
+          const code = res.statusCode ?? 0
+          resolve(
+            code >= 200 && code < 400
+              ? { ok: true }
+              : { ok: false, why: `HTTP probe failed with statuscode: ${code}` },
+          )
+        },
+      )
+      req.on('timeout', () =>
+        req.destroy(new Error('context deadline exceeded (Client.Timeout exceeded while awaiting headers)')),
+      )
+      req.on('error', (e) =>
+        resolve({ ok: false, why: `Get "http://${this.podIP}:${portRef}${path}": ${e.message}` }),
+      )
+      req.end()
+    })
+  }
+
+  private async oomLoop(c: CState, alive: { value: boolean }): Promise<void> {
+    const limit = parseQuantity(c.spec.resources?.limits?.memory)
+    if (!limit) return
+    while (alive.value && !this.stopping) {
+      if (rssBytes(c.run?.pid) > limit) {
+        c.oomKilled = true
+        appendLog(
+          c.logFile,
+          `Memory cgroup out of memory: Killed process (limit ${c.spec.resources?.limits?.memory})`,
+        )
+        signalGroup(c.run?.pid, 'SIGKILL')
+        return
+      }
+      await this.sleep(250)
+    }
+  }
+
+  /** Writes the pod's status as the kubelet reports it, keeping conditions it does not own (readiness gates). */
+  writeStatus(): void {
+    const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
+    if (!pod || pod.metadata.uid !== this.uid) return
+    const prev = (pod.status ?? {}) as {
+      conditions?: { type: string; status: string; lastTransitionTime?: string }[]
+      phase?: string
+    }
+    const prevConds = prev.conditions ?? []
+    const gates = ((pod.spec as { readinessGates?: { conditionType: string }[] }).readinessGates ?? []).map(
+      (g) => g.conditionType,
+    )
+    const containersReady = this.containers.every((c) => c.ready)
+    const gatesOk = gates.every((g) => prevConds.some((c) => c.type === g && c.status === 'True'))
+    const cond = (type: string, ok: boolean, reason?: string) => {
+      const before = prevConds.find((c) => c.type === type)
+      const status = ok ? 'True' : 'False'
+      return {
+        type,
+        status,
+        lastTransitionTime:
+          before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : iso(),
+        ...(reason && !ok ? { reason } : {}),
+      }
+    }
+    const anyStarted = this.containers.some((c) => c.started)
+    const allTerminated = this.containers.every((c) => 'terminated' in c.state)
+    const policy = (pod.spec as { restartPolicy?: string }).restartPolicy ?? 'Always'
+    let phase = anyStarted ? 'Running' : 'Pending'
+    if (allTerminated && policy !== 'Always' && !this.stopping) {
+      phase = this.containers.every((c) => 'terminated' in c.state && c.state.terminated.exitCode === 0)
+        ? 'Succeeded'
+        : 'Failed'
+    }
+    const owned = new Set([
+      'PodReadyToStartContainers',
+      'Initialized',
+      'ContainersReady',
+      'Ready',
+      'PodScheduled',
+    ])
+    const conditions = [
+      cond('PodReadyToStartContainers', true),
+      cond('Initialized', true),
+      cond(
+        'Ready',
+        containersReady && gatesOk && !this.stopping,
+        gatesOk ? 'ContainersNotReady' : 'ReadinessGatesNotReady',
+      ),
+      cond('ContainersReady', containersReady && !this.stopping, 'ContainersNotReady'),
+      cond('PodScheduled', true),
+      ...prevConds.filter((c) => !owned.has(c.type)),
+    ]
+    const status = {
+      phase,
+      conditions,
+      hostIP: '127.0.0.1',
+      hostIPs: [{ ip: '127.0.0.1' }],
+      podIP: this.podIP,
+      podIPs: [{ ip: this.podIP }],
+      startTime: this.startTime,
+      qosClass: 'BestEffort',
+      containerStatuses: this.containers.map((c) => ({
+        name: c.spec.name,
+        state: c.state,
+        lastState: c.lastState ?? {},
+        ready: c.ready && !this.stopping,
+        restartCount: c.restartCount,
+        image: c.spec.image,
+        imageID: c.pulled ? `${c.spec.image.split('@')[0].replace(/:[^/:]+$/, '')}@${c.pulled.digest}` : '',
+        started: 'running' in c.state,
+        ...(c.started
+          ? {
+              containerID: `containerd://${createHash('sha256').update(`${this.uid}/${c.spec.name}/${c.restartCount}`).digest('hex')}`,
+            }
+          : {}),
+      })),
+    }
+    try {
+      this.ctx.store.updateStatus(RES.pods, {
+        ...pod,
+        metadata: { ...pod.metadata, resourceVersion: undefined },
+        status,
+      })
+    } catch {}
+  }
+}

@@ -64,7 +64,7 @@ export function matches(labels: Record<string, string> | undefined, reqs: Requir
         return !has || !r.values.includes(l[r.key])
       case 'exists':
         return has
-      case '!exists':
+      default:
         return !has
     }
   })

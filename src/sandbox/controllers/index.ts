@@ -330,7 +330,7 @@ export function startControllers(
       }
     }
     const prevProg = prev.conditions?.find((c) => c.type === 'Progressing')
-    let progressing
+    let progressing: ReturnType<typeof cond>
     if (complete)
       progressing = cond(
         'Progressing',

@@ -220,7 +220,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     },
     proxyTarget(ns, pod, port) {
       const w = self.worker(ns, pod)
-      if (!w || !w.isRunning()) return undefined
+      if (!w?.isRunning()) return undefined
       const p = port ? w.ports[port] : Object.values(w.ports)[0]
       return p ? { host: '127.0.0.1', port: p } : undefined
     },

@@ -33,8 +33,156 @@ export const silentProgress: Progress = {
 // ── build & registry (src/build, src/registry) ───────────────────────────────────────────
 // Owned by the build/registry work; see src/registry and src/build for the implementations.
 
-// ── cluster (src/release, src/verify, src/adapters/kube-*.ts) ────────────────────────────
-// Owned by the release work.
+// ── cluster (src/release, src/verify, src/init, src/adapters/kube-*.ts) ──────────────────
+
+export interface ObjectMeta {
+  name: string
+  namespace?: string
+  uid?: string
+  resourceVersion?: string
+  generation?: number
+  creationTimestamp?: string
+  deletionTimestamp?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+}
+
+export interface Container {
+  name: string
+  image: string
+  env?: { name: string; value?: string }[]
+  ports?: { containerPort: number; name?: string }[]
+  [field: string]: unknown
+}
+
+export interface Deployment {
+  apiVersion?: string
+  kind?: string
+  metadata: ObjectMeta
+  spec: {
+    replicas?: number
+    selector: { matchLabels?: Record<string, string> }
+    strategy?: {
+      type?: string
+      rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string }
+    }
+    template: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }
+      spec: {
+        containers: Container[]
+        readinessGates?: { conditionType: string }[]
+        [field: string]: unknown
+      }
+    }
+    [field: string]: unknown
+  }
+  status?: {
+    observedGeneration?: number
+    replicas?: number
+    updatedReplicas?: number
+    readyReplicas?: number
+    availableReplicas?: number
+    conditions?: { type: string; status: string; reason?: string; message?: string }[]
+  }
+}
+
+export interface ContainerStatusView {
+  name: string
+  ready: boolean
+  restartCount: number
+  image?: string
+  state?: {
+    waiting?: { reason?: string; message?: string }
+    running?: object
+    terminated?: { reason?: string; message?: string; exitCode?: number }
+  }
+  lastState?: { terminated?: { reason?: string; message?: string; exitCode?: number } }
+}
+
+export interface Pod {
+  metadata: ObjectMeta
+  spec: { nodeName?: string; containers: Container[] }
+  status?: {
+    phase?: string
+    podIP?: string
+    conditions?: { type: string; status: string; reason?: string; message?: string }[]
+    containerStatuses?: ContainerStatusView[]
+  }
+}
+
+export interface Lease {
+  metadata: ObjectMeta
+  spec: {
+    holderIdentity?: string
+    leaseDurationSeconds?: number
+    acquireTime?: string
+    renewTime?: string
+    leaseTransitions?: number
+  }
+}
+
+export interface ConfigMap {
+  metadata: ObjectMeta
+  data?: Record<string, string>
+}
+
+export interface Service {
+  metadata: ObjectMeta
+  spec: {
+    type?: string
+    selector?: Record<string, string>
+    ports?: { name?: string; port: number; targetPort?: number | string; nodePort?: number }[]
+  }
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string; ports?: { port: number }[] }[] } }
+}
+
+/** What the release engine, init and verify need from a Kubernetes cluster, in their words. */
+export interface Cluster {
+  /** A short description of where this talks to: `context edgecanary-sandbox (https://127.0.0.1:6443)`. */
+  readonly where: string
+  /** Fails with an UnreachableError (exit 2) when the API does not answer. */
+  ping(): Promise<void>
+  namespaceExists(ns: string): Promise<boolean>
+  ensureNamespace(ns: string, labels?: Record<string, string>): Promise<boolean>
+  deleteNamespace(ns: string): Promise<void>
+  getDeployment(ns: string, name: string): Promise<Deployment | undefined>
+  listDeployments(labelSelector: string, ns?: string): Promise<Deployment[]>
+  /** Creates, or replaces the spec/labels of an existing one (keeping its resourceVersion). */
+  applyDeployment(ns: string, d: Deployment): Promise<Deployment>
+  /** JSON merge patch. */
+  patchDeployment(ns: string, name: string, patch: object): Promise<Deployment>
+  deleteDeployment(ns: string, name: string): Promise<void>
+  listPods(ns: string, labelSelector: string): Promise<Pod[]>
+  /** GET through the API server's pod proxy: `/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}`. */
+  podProxyGet(
+    ns: string,
+    pod: string,
+    port: number | string,
+    path: string,
+  ): Promise<{ status: number; body: string }>
+  /** Sets a pod condition through the `status` subresource (readiness gates). */
+  setPodCondition(ns: string, pod: string, type: string, ok: boolean, reason: string): Promise<void>
+  getLease(ns: string, name: string): Promise<Lease | undefined>
+  /** Create; resolves undefined on 409 AlreadyExists. */
+  createLease(ns: string, lease: Lease): Promise<Lease | undefined>
+  /** Replace with optimistic concurrency; resolves undefined on 409 Conflict. */
+  replaceLease(ns: string, lease: Lease): Promise<Lease | undefined>
+  deleteLease(ns: string, name: string): Promise<void>
+  getConfigMap(ns: string, name: string): Promise<ConfigMap | undefined>
+  applyConfigMap(ns: string, cm: ConfigMap): Promise<void>
+  deleteConfigMap(ns: string, name: string): Promise<void>
+  getService(ns: string, name: string): Promise<Service | undefined>
+  applyService(ns: string, svc: Service): Promise<Service>
+  deleteService(ns: string, name: string): Promise<void>
+  recordEvent(
+    ns: string,
+    on: Deployment,
+    reason: string,
+    message: string,
+    type?: 'Normal' | 'Warning',
+  ): Promise<void>
+  nodeArchitectures(): Promise<string[]>
+}
 
 // ── remote shell (src/bootstrap, src/adapters/ssh-*.ts) ──────────────────────────────────
 // Owned by the bootstrap work.

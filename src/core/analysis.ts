@@ -47,7 +47,12 @@ export function percentile(values: number[], p: number): number | undefined {
  *   judgeInterval({ target: '2.0', samples: [{ version: '2.0', status: 500, latencyMs: 3 }], pods: [], thresholds })
  *   → { ok: false, fatal: true, reason: 'canary answered HTTP 500 (1 of 1 requests)', … }
  */
-export function judgeInterval(o: { target: string; samples: RequestSample[]; pods: PodCheck[]; thresholds: Thresholds }): IntervalVerdict {
+export function judgeInterval(o: {
+  target: string
+  samples: RequestSample[]
+  pods: PodCheck[]
+  thresholds: Thresholds
+}): IntervalVerdict {
   const canary = o.samples.filter((s) => s.version === o.target)
   const stable = o.samples.filter((s) => s.version !== undefined && s.version !== o.target)
   const errs = (xs: RequestSample[]) => xs.filter((s) => s.error || (s.status ?? 0) >= 500).length
@@ -64,23 +69,44 @@ export function judgeInterval(o: { target: string; samples: RequestSample[]; pod
   }
   for (const p of o.pods) {
     if (p.error) return { ok: false, fatal: false, reason: `canary pod ${p.pod}: ${p.error}`, ...base }
-    if (p.health !== 200) return { ok: false, fatal: false, reason: `canary pod ${p.pod}: /health answered ${p.health}`, ...base }
+    if (p.health !== 200)
+      return { ok: false, fatal: false, reason: `canary pod ${p.pod}: /health answered ${p.health}`, ...base }
     if (p.version !== o.target) {
-      return { ok: false, fatal: true, reason: `canary pod ${p.pod}: /version is "${p.version}", expected "${o.target}"`, ...base }
+      return {
+        ok: false,
+        fatal: true,
+        reason: `canary pod ${p.pod}: /version is "${p.version}", expected "${o.target}"`,
+        ...base,
+      }
     }
   }
   const stableHealthy = sRate === undefined || sRate >= o.thresholds.successRate
   const fiveHundreds = canary.filter((s) => (s.status ?? 0) >= 500)
   if (fiveHundreds.length > 0 && stableHealthy) {
-    return { ok: false, fatal: true, reason: `canary answered HTTP ${fiveHundreds[0].status} (${fiveHundreds.length} of ${canary.length} requests)`, ...base }
+    return {
+      ok: false,
+      fatal: true,
+      reason: `canary answered HTTP ${fiveHundreds[0].status} (${fiveHundreds.length} of ${canary.length} requests)`,
+      ...base,
+    }
   }
   if (canary.length >= o.thresholds.minSamples && canary.length > 0) {
     const cRate = rate(canary) ?? 100
     if (cRate < o.thresholds.successRate && stableHealthy) {
-      return { ok: false, fatal: false, reason: `canary success rate ${cRate.toFixed(1)}% < ${o.thresholds.successRate}%`, ...base }
+      return {
+        ok: false,
+        fatal: false,
+        reason: `canary success rate ${cRate.toFixed(1)}% < ${o.thresholds.successRate}%`,
+        ...base,
+      }
     }
     if (p99 !== undefined && p99 > o.thresholds.maxLatencyMs) {
-      return { ok: false, fatal: false, reason: `canary p99 latency ${Math.round(p99)}ms > ${o.thresholds.maxLatencyMs}ms`, ...base }
+      return {
+        ok: false,
+        fatal: false,
+        reason: `canary p99 latency ${Math.round(p99)}ms > ${o.thresholds.maxLatencyMs}ms`,
+        ...base,
+      }
     }
   }
   return { ok: true, fatal: false, ...base }

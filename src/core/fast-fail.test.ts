@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import { fastFailReason, type PodView } from './fast-fail.js'
 
-const pod = (c: PodView['containers'][number], extra: Partial<PodView> = {}): PodView[] => [{ name: 'kubeapp-canary-x', containers: [c], ...extra }]
+const pod = (c: PodView['containers'][number], extra: Partial<PodView> = {}): PodView[] => [
+  { name: 'kubeapp-canary-x', containers: [c], ...extra },
+]
 
 describe('fastFailReason', () => {
   it.each([
     [pod({ waiting: { reason: 'CrashLoopBackOff' }, restartCount: 2 }), 'CrashLoopBackOff'],
     [pod({ waiting: { reason: 'ErrImagePull', message: 'not found' }, restartCount: 0 }), 'ErrImagePull'],
     [pod({ waiting: { reason: 'ImagePullBackOff' }, restartCount: 0 }), 'ImagePullBackOff'],
-    [pod({ terminated: { reason: 'Error', message: 'exec /app: exec format error', exitCode: 1 }, restartCount: 0 }), 'exec format error'],
+    [
+      pod({
+        terminated: { reason: 'Error', message: 'exec /app: exec format error', exitCode: 1 },
+        restartCount: 0,
+      }),
+      'exec format error',
+    ],
     [pod({ lastTerminated: { reason: 'OOMKilled', exitCode: 137 }, restartCount: 1 }), 'OOMKilled'],
     [pod({ restartCount: 0 }, { scheduledFalseReason: '0/4 nodes are available' }), 'Unschedulable'],
   ])('%j → %s', (pods, reason) => expect(fastFailReason(pods)).toContain(reason))

@@ -21,13 +21,19 @@ export interface PodView {
 export function fastFailReason(pods: PodView[]): string | undefined {
   for (const p of pods) {
     for (const c of p.containers) {
-      const msgs = [c.terminated?.message, c.lastTerminated?.message, c.waiting?.message].filter(Boolean).join(' ')
-      if (/exec format error/.test(msgs)) return `exec format error: pod ${p.name} runs a binary of the wrong architecture`
-      if (c.terminated?.reason === 'OOMKilled' || c.lastTerminated?.reason === 'OOMKilled') return `OOMKilled: pod ${p.name} exceeded its memory limit`
+      const msgs = [c.terminated?.message, c.lastTerminated?.message, c.waiting?.message]
+        .filter(Boolean)
+        .join(' ')
+      if (/exec format error/.test(msgs))
+        return `exec format error: pod ${p.name} runs a binary of the wrong architecture`
+      if (c.terminated?.reason === 'OOMKilled' || c.lastTerminated?.reason === 'OOMKilled')
+        return `OOMKilled: pod ${p.name} exceeded its memory limit`
       const w = c.waiting?.reason
-      if (w === 'ErrImagePull' || w === 'ImagePullBackOff') return `${w}: pod ${p.name}: ${c.waiting?.message ?? 'image cannot be pulled'}`
+      if (w === 'ErrImagePull' || w === 'ImagePullBackOff')
+        return `${w}: pod ${p.name}: ${c.waiting?.message ?? 'image cannot be pulled'}`
       if (w === 'CrashLoopBackOff') return `CrashLoopBackOff: pod ${p.name} restarted ${c.restartCount} times`
-      if (w === 'CreateContainerConfigError' || w === 'CreateContainerError') return `${w}: pod ${p.name}: ${c.waiting?.message ?? ''}`
+      if (w === 'CreateContainerConfigError' || w === 'CreateContainerError')
+        return `${w}: pod ${p.name}: ${c.waiting?.message ?? ''}`
       if (c.restartCount >= 2) return `CrashLoopBackOff: pod ${p.name} restarted ${c.restartCount} times`
     }
     if (p.scheduledFalseReason) return `Unschedulable: pod ${p.name}: ${p.scheduledFalseReason}`

@@ -39,5 +39,7 @@ describe('planSteps', () => {
     ['25,50,75', [25, 50, 75]],
     ['10', [10]],
   ])('parseSteps(%s)', (text, steps) => expect(parseSteps(text)).toEqual({ ok: true, steps }))
-  it.each(['50,25', '0,50', '25,,50', 'a'])('parseSteps(%s) is refused', (text) => expect(parseSteps(text).ok).toBe(false))
+  it.each(['50,25', '0,50', '25,,50', 'a'])('parseSteps(%s) is refused', (text) =>
+    expect(parseSteps(text).ok).toBe(false),
+  )
 })

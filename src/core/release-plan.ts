@@ -39,6 +39,7 @@ export function parseSteps(text: string): { ok: true; steps: number[] } | { ok: 
   if (parts.some((p) => p === '') || steps.some((n) => !Number.isFinite(n) || n < 1 || n > 99)) {
     return { ok: false, problem: `steps "${text}" must be weights between 1 and 99` }
   }
-  if (steps.some((n, i) => i > 0 && n <= steps[i - 1])) return { ok: false, problem: `steps "${text}" must be ascending` }
+  if (steps.some((n, i) => i > 0 && n <= steps[i - 1]))
+    return { ok: false, problem: `steps "${text}" must be ascending` }
   return { ok: true, steps }
 }

@@ -1,0 +1,330 @@
+import { existsSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { type RequestOptions, request } from 'node:https'
+import { KubeConfig } from '@kubernetes/client-node'
+import { UnreachableError, UsageError } from '../errors.js'
+import { kubeconfigPath } from '../kubeconfig-file.js'
+import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
+
+export interface ConnectOptions {
+  kubeconfig?: string
+  context?: string
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Loads the kubeconfig as kubectl does (--kubeconfig, $KUBECONFIG, ~/.kube/config) with
+ * @kubernetes/client-node, and returns a Cluster that speaks JSON over HTTPS with its
+ * credentials (token or client certificate). Errors say what to fix (exit 2).
+ */
+export function connectCluster(o: ConnectOptions = {}): Cluster {
+  const kc = new KubeConfig()
+  const file = o.kubeconfig ?? (process.env.KUBECONFIG ? undefined : kubeconfigPath())
+  try {
+    if (file) {
+      if (!existsSync(file)) {
+        throw new UsageError(`kubeconfig ${file} does not exist`, {
+          hint: 'start the sandbox (`edgecanary sandbox up`), bootstrap a cluster (`edgecanary init --hosts ...`), or pass --kubeconfig',
+        })
+      }
+      kc.loadFromFile(file)
+    } else kc.loadFromDefault()
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    throw new UsageError(
+      `kubeconfig ${file ?? process.env.KUBECONFIG} cannot be read: ${(err as Error).message.split('\n')[0]}`,
+      {
+        hint: 'check the file is a valid kubeconfig (kubectl config view)',
+      },
+    )
+  }
+  if (o.context) {
+    if (!kc.getContexts().some((c) => c.name === o.context)) {
+      throw new UsageError(`context "${o.context}" is not in the kubeconfig`, {
+        hint: `known contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        } (kubectl config get-contexts)`,
+      })
+    }
+    kc.setCurrentContext(o.context)
+  }
+  const cluster = kc.getCurrentCluster()
+  if (!kc.getCurrentContext() || !cluster) {
+    throw new UsageError('the kubeconfig has no current context', {
+      hint: 'pass --context NAME or run `kubectl config use-context NAME`',
+    })
+  }
+  const server = new URL(cluster.server)
+  const where = `context ${kc.getCurrentContext()} (${cluster.server})`
+
+  async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    attempt = 0,
+  ): Promise<T> {
+    const opts: RequestOptions = {
+      method,
+      host: server.hostname,
+      port: server.port || (server.protocol === 'https:' ? 443 : 80),
+      path,
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      timeout: 15_000,
+    }
+    await kc.applyToHTTPSOptions(opts)
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+    let res: { status: number; text: string }
+    try {
+      res = await new Promise((resolve, reject) => {
+        const req = (server.protocol === 'https:' ? request : httpRequest)(opts, (r) => {
+          const chunks: Buffer[] = []
+          r.on('data', (c: Buffer) => chunks.push(c))
+          r.on('end', () =>
+            resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          )
+          r.on('error', reject)
+        })
+        req.on('timeout', () => req.destroy(new Error('timeout')))
+        req.on('error', reject)
+        req.end(payload)
+      })
+    } catch (err) {
+      if (attempt < 6) {
+        await sleep(Math.min(2000, 100 * 2 ** attempt))
+        return call(method, path, body, contentType, attempt + 1)
+      }
+      throw new UnreachableError(
+        `the Kubernetes API at ${cluster?.server} is unreachable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          hint: `check ${where} (kubectl cluster-info); for the sandbox: edgecanary sandbox up`,
+        },
+      )
+    }
+    if ((res.status === 429 || res.status >= 500) && attempt < 8 && !path.includes('/proxy')) {
+      await sleep(Math.min(2000, 150 * 2 ** attempt))
+      return call(method, path, body, contentType, attempt + 1)
+    }
+    if (res.status >= 400) {
+      let message = res.text.slice(0, 300)
+      try {
+        message = (JSON.parse(res.text) as { message?: string }).message ?? message
+      } catch {}
+      if (res.status === 401 || res.status === 403) {
+        throw new UsageError(`the Kubernetes API refused the credentials of ${where}: ${message}`, {
+          hint: 'check the kubeconfig user (kubectl auth whoami)',
+        })
+      }
+      throw new HttpError(res.status, message)
+    }
+    return (res.text ? JSON.parse(res.text) : undefined) as T
+  }
+
+  const orUndefined = async <T>(p: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await p
+    } catch (err) {
+      if (err instanceof HttpError && (err.code === 404 || err.code === 409)) return undefined
+      throw err
+    }
+  }
+  const ignore404 = async (p: Promise<unknown>) => {
+    try {
+      await p
+    } catch (err) {
+      if (!(err instanceof HttpError && err.code === 404)) throw err
+    }
+  }
+  const ns = (n: string) => `/api/v1/namespaces/${encodeURIComponent(n)}`
+  const apps = (n: string) => `/apis/apps/v1/namespaces/${encodeURIComponent(n)}`
+  const coord = (n: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(n)}`
+  const q = (sel: string) => `?labelSelector=${encodeURIComponent(sel)}`
+
+  const self: Cluster = {
+    where,
+    async ping() {
+      await call('GET', '/version')
+    },
+    async namespaceExists(n) {
+      return (await orUndefined(call('GET', ns(n)))) !== undefined
+    },
+    async ensureNamespace(n, labels) {
+      if (await self.namespaceExists(n)) return false
+      await orUndefined(
+        call('POST', '/api/v1/namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: n, labels },
+        }),
+      )
+      return true
+    },
+    async deleteNamespace(n) {
+      await ignore404(call('DELETE', ns(n)))
+    },
+    getDeployment: (n, name) => orUndefined(call<Deployment>('GET', `${apps(n)}/deployments/${name}`)),
+    async listDeployments(sel, n) {
+      const path = n ? `${apps(n)}/deployments${q(sel)}` : `/apis/apps/v1/deployments${q(sel)}`
+      return (await call<{ items: Deployment[] }>('GET', path)).items
+    },
+    async applyDeployment(n, d) {
+      const cur = await self.getDeployment(n, d.metadata.name)
+      const body = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        ...d,
+        metadata: { ...d.metadata, namespace: n },
+      }
+      if (!cur) return call<Deployment>('POST', `${apps(n)}/deployments`, body)
+      return call<Deployment>('PUT', `${apps(n)}/deployments/${d.metadata.name}`, {
+        ...body,
+        metadata: {
+          ...cur.metadata,
+          labels: d.metadata.labels,
+          annotations: { ...cur.metadata.annotations, ...d.metadata.annotations },
+        },
+      })
+    },
+    patchDeployment: (n, name, patch) =>
+      call<Deployment>('PATCH', `${apps(n)}/deployments/${name}`, patch, 'application/merge-patch+json'),
+    deleteDeployment: (n, name) =>
+      ignore404(call('DELETE', `${apps(n)}/deployments/${name}`, { propagationPolicy: 'Background' })),
+    async listPods(n, sel) {
+      return (await call<{ items: Pod[] }>('GET', `${ns(n)}/pods${q(sel)}`)).items
+    },
+    async podProxyGet(n, pod, port, path) {
+      const opts: RequestOptions = {
+        method: 'GET',
+        host: server.hostname,
+        port: server.port || 443,
+        path: `${ns(n)}/pods/${pod}:${port}/proxy${path}`,
+        headers: { accept: '*/*' },
+        timeout: 5000,
+      }
+      await kc.applyToHTTPSOptions(opts)
+      return new Promise((resolve) => {
+        const req = request(opts, (r) => {
+          const chunks: Buffer[] = []
+          r.on('data', (c: Buffer) => chunks.push(c))
+          r.on('end', () =>
+            resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          )
+        })
+        req.on('timeout', () => req.destroy(new Error('timeout')))
+        req.on('error', (e) => resolve({ status: 0, body: e.message }))
+        req.end()
+      })
+    },
+    async setPodCondition(n, pod, type, ok, reason) {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+      await call(
+        'PATCH',
+        `${ns(n)}/pods/${pod}/status`,
+        {
+          status: {
+            conditions: [
+              { type, status: ok ? 'True' : 'False', reason, lastTransitionTime: now, lastProbeTime: now },
+            ],
+          },
+        },
+        'application/strategic-merge-patch+json',
+      )
+    },
+    getLease: (n, name) => orUndefined(call<Lease>('GET', `${coord(n)}/leases/${name}`)),
+    createLease: (n, l) =>
+      orUndefined(
+        call<Lease>('POST', `${coord(n)}/leases`, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          ...l,
+        }),
+      ),
+    replaceLease: (n, l) =>
+      orUndefined(
+        call<Lease>('PUT', `${coord(n)}/leases/${l.metadata.name}`, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          ...l,
+        }),
+      ),
+    deleteLease: (n, name) => ignore404(call('DELETE', `${coord(n)}/leases/${name}`)),
+    getConfigMap: (n, name) => orUndefined(call<ConfigMap>('GET', `${ns(n)}/configmaps/${name}`)),
+    async applyConfigMap(n, cm) {
+      const cur = await self.getConfigMap(n, cm.metadata.name)
+      const body = { apiVersion: 'v1', kind: 'ConfigMap', ...cm, metadata: { ...cm.metadata, namespace: n } }
+      if (!cur) await call('POST', `${ns(n)}/configmaps`, body)
+      else
+        await call('PUT', `${ns(n)}/configmaps/${cm.metadata.name}`, {
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: cur.metadata.resourceVersion },
+        })
+    },
+    deleteConfigMap: (n, name) => ignore404(call('DELETE', `${ns(n)}/configmaps/${name}`)),
+    getService: (n, name) => orUndefined(call<Service>('GET', `${ns(n)}/services/${name}`)),
+    async applyService(n, svc) {
+      const cur = await self.getService(n, svc.metadata.name)
+      const body = { apiVersion: 'v1', kind: 'Service', ...svc, metadata: { ...svc.metadata, namespace: n } }
+      if (!cur) return call<Service>('POST', `${ns(n)}/services`, body)
+      // keep the allocated nodePorts, as kubectl apply does
+      const ports = (svc.spec.ports ?? []).map((p, i) => ({
+        ...p,
+        nodePort: p.nodePort ?? cur.spec.ports?.[i]?.nodePort,
+      }))
+      return call<Service>(
+        'PATCH',
+        `${ns(n)}/services/${svc.metadata.name}`,
+        { metadata: { labels: svc.metadata.labels }, spec: { ...svc.spec, ports } },
+        'application/merge-patch+json',
+      )
+    },
+    deleteService: (n, name) => ignore404(call('DELETE', `${ns(n)}/services/${name}`)),
+    async recordEvent(n, on, reason, message, type = 'Normal') {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+      await orUndefined(
+        call('POST', `${ns(n)}/events`, {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${on.metadata.name}.`, namespace: n },
+          involvedObject: {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: on.metadata.name,
+            namespace: n,
+            uid: on.metadata.uid,
+          },
+          reason,
+          message,
+          type,
+          source: { component: 'edgecanary' },
+          reportingComponent: 'edgecanary',
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        }),
+      )
+    },
+    async nodeArchitectures() {
+      const nodes = await call<{ items: { metadata: { labels?: Record<string, string> } }[] }>(
+        'GET',
+        '/api/v1/nodes',
+      )
+      return [...new Set(nodes.items.map((n) => n.metadata.labels?.['kubernetes.io/arch'] ?? 'unknown'))]
+    },
+  }
+  return self
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}

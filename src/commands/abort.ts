@@ -1,0 +1,31 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
+import { resolveContext } from '../cli/context.js'
+import { ReleaseFailed } from '../errors.js'
+import { withProgress } from '../progress.js'
+import { requestControl } from '../release/control.js'
+
+export default class Abort extends BaseCommand {
+  static override description =
+    'Roll back the release in progress now: stable back to full strength and Ready, then the canary to 0; safe from another terminal'
+  static override examples = ['<%= config.bin %> abort', '<%= config.bin %> abort -n production --json']
+  static override flags = { ...clusterFlags, ...configFlag, app: Flags.string({ description: 'app name' }) }
+
+  async run(): Promise<object> {
+    const { flags } = await this.parse(Abort)
+    const ctx = await resolveContext(flags, { app: flags.app, findRelease: true })
+    await ctx.cluster.ping()
+    try {
+      return await withProgress('abort', { json: this.jsonEnabled() }, (progress) =>
+        requestControl(ctx.cluster, progress, { ns: ctx.namespace, config: ctx.config, request: 'abort' }),
+      )
+    } catch (err) {
+      // the roll back this command asked for is its success
+      if (err instanceof ReleaseFailed) {
+        this.info(err.message)
+        return { delegated: false, phase: 'Aborted', reason: err.message }
+      }
+      throw err
+    }
+  }
+}

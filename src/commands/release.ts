@@ -1,0 +1,185 @@
+import { join } from 'node:path'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
+import { buildAndPush } from '../build/index.js'
+import { resolveContext } from '../cli/context.js'
+import { durationSchema, parseDuration } from '../core/config.js'
+import { parseSteps, planSteps } from '../core/release-plan.js'
+import { UsageError } from '../errors.js'
+import { withProgress } from '../progress.js'
+import { assertValidVersion, parseImageRef } from '../registry/reference.js'
+import { canaryDeployment, type ReleaseResult, runRelease } from '../release/engine.js'
+import { preflight } from '../release/preflight.js'
+import { edgecanaryHome } from '../sandbox/paths.js'
+
+export default class Release extends BaseCommand {
+  static override description =
+    `Release a version as a replica-ratio canary: build and push it, add canary pods beside the stable ones behind the same Service (3:1, then stepwise), gate and analyse each step, then promote or roll back by itself.
+
+Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), success rate ≥ 99 %, p99 ≤ 500 ms, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once.`
+  static override examples = [
+    '<%= config.bin %> release 2.0',
+    '<%= config.bin %> release 2.1 --steps 25,50 --pause',
+    '<%= config.bin %> release 2.0 --interval 2s --iterations 2',
+    '<%= config.bin %> release 3.0 --env FAIL_RATE=0.3',
+    '<%= config.bin %> release 2.0 --image 127.0.0.1:5000/kubeapp:2.0@sha256:… --dry-run',
+  ]
+  static override args = {
+    version: Args.string({ required: true, description: 'version to release (the image tag)' }),
+  }
+  static override flags = {
+    ...clusterFlags,
+    ...configFlag,
+    image: Flags.string({ description: 'release this image instead of building one' }),
+    source: Flags.string({ description: 'Go source to build (default: from edgecanary.yaml)' }),
+    steps: Flags.string({ description: 'canary weights in percent, ascending (default 25,50,75)' }),
+    pause: Flags.boolean({ description: 'wait for `edgecanary promote --step` after each step' }),
+    env: Flags.string({ description: 'K=V set on the canary pods only (repeatable)', multiple: true }),
+    interval: Flags.string({ description: 'analysis interval (default 10s)' }),
+    iterations: Flags.integer({ description: 'analysis intervals per step (default 3)', min: 1 }),
+    load: Flags.integer({
+      description: 'built-in load in requests/s through the Service (0: off; default 10)',
+      min: 0,
+    }),
+    notify: Flags.string({
+      description: 'webhook URL for Slack, Teams, Discord or generic JSON (repeatable)',
+      multiple: true,
+    }),
+    'dry-run': Flags.boolean({ description: 'print the plan (replica table, objects) and change nothing' }),
+    'skip-preflight': Flags.boolean({
+      description: 'skip the image/arch checks (tests of the engine’s own fast-fail use it)',
+    }),
+  }
+
+  async run(): Promise<ReleaseResult | object> {
+    const { args, flags } = await this.parse(Release)
+    assertValidVersion(args.version)
+    const env: Record<string, string> = {}
+    for (const kv of flags.env ?? []) {
+      const i = kv.indexOf('=')
+      if (i < 1) throw new UsageError(`--env "${kv}" is not K=V`, { hint: 'e.g. --env FAIL_RATE=0.3' })
+      env[kv.slice(0, i)] = kv.slice(i + 1)
+    }
+    if (flags.interval && !durationSchema.safeParse(flags.interval).success) {
+      throw new UsageError(`--interval "${flags.interval}" is not a duration`, {
+        hint: 'e.g. 10s, 2s, 500ms',
+      })
+    }
+    if (flags.image) parseImageRef(flags.image)
+    const ctx = await resolveContext(flags, { findRelease: true })
+    const cfg = ctx.config
+    let weights = cfg.steps
+    if (flags.steps) {
+      const p = parseSteps(flags.steps)
+      if (!p.ok) throw new UsageError(p.problem, { hint: 'e.g. --steps 25,50,75' })
+      weights = p.steps
+    }
+    const analysis = {
+      ...cfg.analysis,
+      ...(flags.interval ? { interval: flags.interval } : {}),
+      ...(flags.iterations ? { iterations: flags.iterations } : {}),
+      ...(flags.load !== undefined ? { load: flags.load } : {}),
+    }
+    await ctx.cluster.ping()
+    const stable = await ctx.cluster.getDeployment(ctx.namespace, cfg.app)
+    if (!stable)
+      throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
+        hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
+      })
+    const replicas = cfg.replicas
+    const steps = planSteps(replicas, weights)
+    if (flags['dry-run']) {
+      const image = flags.image ?? `${cfg.repository ?? '<registry>/' + cfg.app}:${args.version}`
+      const plan = {
+        app: cfg.app,
+        namespace: ctx.namespace,
+        version: args.version,
+        image,
+        steps: steps.map((s, i) => ({ step: i + 1, ...s })),
+        objects: [
+          {
+            action: 'create-or-update',
+            kind: 'Deployment',
+            name: `${cfg.app}-canary`,
+            spec: canaryDeployment(stable, cfg.app, image, env, 0).spec,
+          },
+          {
+            action: 'patch',
+            kind: 'Deployment',
+            name: cfg.app,
+            fields: [
+              'spec.replicas (per step)',
+              'spec.template image (promotion)',
+              'metadata.annotations edgecanary.dev/release',
+            ],
+          },
+          { action: 'create-or-update', kind: 'Lease', name: `edgecanary-${cfg.app}` },
+          { action: 'create-or-update', kind: 'ConfigMap', name: `edgecanary-${cfg.app}-history` },
+        ],
+      }
+      this.info(`plan for ${cfg.app} ${args.version} (${replicas} pods), nothing is changed:`)
+      for (const s of steps)
+        this.info(
+          `  step: stable ${s.stable} : canary ${s.canary}  (${s.actualPercent}% of pods, asked ${s.weight}%)`,
+        )
+      this.info('  then: promote (stable → new image, canary → 0)')
+      return plan
+    }
+    const ac = new AbortController()
+    const onSigint = () => ac.abort()
+    process.once('SIGINT', onSigint)
+    process.once('SIGTERM', onSigint)
+    try {
+      return await withProgress(
+        `release ${cfg.app} ${args.version}`,
+        { json: this.jsonEnabled() },
+        async (progress) => {
+          let image = flags.image
+          if (!image) {
+            if (!cfg.repository)
+              throw new UsageError('no image repository configured', {
+                hint: 'run `edgecanary init`, or pass --image',
+              })
+            const b = await buildAndPush({
+              source: flags.source ?? cfg.source,
+              version: args.version,
+              repo: cfg.repository,
+              platforms: cfg.platforms,
+              cacheDir: join(edgecanaryHome(), 'cache'),
+              insecure: cfg.insecure,
+              progress,
+            })
+            image = b.image
+          }
+          if (!flags['skip-preflight']) await preflight(ctx.cluster, { image, insecure: cfg.insecure })
+          const r = await runRelease(
+            { cluster: ctx.cluster, progress, signal: ac.signal },
+            {
+              app: cfg.app,
+              namespace: ctx.namespace,
+              version: args.version,
+              image,
+              steps,
+              replicas,
+              env,
+              analysis,
+              readinessDeadlineMs: parseDuration(cfg.readinessDeadline),
+              leaseSeconds: parseDuration(cfg.leaseDuration) / 1000,
+              pause: flags.pause,
+              notify: [...cfg.notify, ...(flags.notify ?? [])],
+            },
+          )
+          this.info(
+            r.noop
+              ? `${cfg.app} ${args.version} was already released`
+              : `${cfg.app} ${args.version} promoted in ${(r.durationMs / 1000).toFixed(1)}s`,
+          )
+          return r
+        },
+      )
+    } finally {
+      process.off('SIGINT', onSigint)
+      process.off('SIGTERM', onSigint)
+    }
+  }
+}

@@ -1,0 +1,606 @@
+import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample } from '../core/analysis.js'
+import { type AnalysisConfig, parseDuration } from '../core/config.js'
+import { fastFailReason, type PodView } from '../core/fast-fail.js'
+import type { PlanStep } from '../core/release-plan.js'
+import { Interrupted, ReleaseFailed, UsageError } from '../errors.js'
+import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
+import { startLoad } from '../verify/traffic.js'
+import { acquireLock, type HeldLock } from './lock.js'
+import { notify, type ReleaseEvent } from './notify.js'
+import { externalUrl } from './service-url.js'
+import {
+  appendHistory,
+  FINAL_PHASES,
+  type Phase,
+  REQUEST_ANNOTATION,
+  type ReleaseState,
+  readState,
+  writeState,
+} from './state.js'
+
+export const GATE = 'edgecanary.dev/gate'
+
+export interface ReleasePlanInput {
+  app: string
+  namespace: string
+  version: string
+  image: string
+  steps: PlanStep[]
+  replicas: number
+  env: Record<string, string>
+  analysis: AnalysisConfig
+  readinessDeadlineMs: number
+  leaseSeconds: number
+  pause: boolean
+  notify: string[]
+}
+
+export interface ReleaseDeps {
+  cluster: Cluster
+  progress: Progress
+  signal?: AbortSignal
+}
+
+export interface ReleaseResult {
+  app: string
+  namespace: string
+  version: string
+  phase: Phase
+  reason?: string
+  steps: { stable: number; canary: number; actualPercent: number }[]
+  resumed: boolean
+  noop: boolean
+  durationMs: number
+}
+
+class Rollback extends Error {}
+class Abort extends Error {}
+class PromoteNow extends Error {}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const wake = () => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', wake)
+      resolve()
+    }
+    const t = setTimeout(wake, ms)
+    signal?.addEventListener('abort', wake, { once: true })
+  })
+
+export function canaryName(app: string): string {
+  return `${app}-canary`
+}
+
+/** The canary Deployment: the stable's pod template, the new image and env, its own track and a readiness gate. */
+export function canaryDeployment(
+  stable: Deployment,
+  app: string,
+  image: string,
+  env: Record<string, string>,
+  replicas: number,
+): Deployment {
+  const tpl = structuredClone(stable.spec.template)
+  const labels = { ...(tpl.metadata?.labels ?? {}), app, track: 'canary' }
+  const containers = tpl.spec.containers.map((c, i) =>
+    i === 0
+      ? {
+          ...c,
+          image,
+          env: [
+            ...(c.env ?? []).filter((e) => !(e.name in env)),
+            ...Object.entries(env).map(([name, value]) => ({ name, value })),
+          ],
+        }
+      : c,
+  )
+  return {
+    metadata: {
+      name: canaryName(app),
+      labels: { app, track: 'canary', 'app.kubernetes.io/managed-by': 'edgecanary' },
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app, track: 'canary' } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
+      template: {
+        metadata: { ...tpl.metadata, labels },
+        spec: { ...tpl.spec, containers, readinessGates: [{ conditionType: GATE }] },
+      },
+    },
+  }
+}
+
+function podView(p: Pod): PodView {
+  return {
+    name: p.metadata.name,
+    phase: p.status?.phase,
+    createdAt: p.metadata.creationTimestamp,
+    scheduledFalseReason: p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
+      ?.message,
+    containers: (p.status?.containerStatuses ?? []).map((c) => ({
+      waiting: c.state?.waiting,
+      terminated: c.state?.terminated,
+      lastTerminated: c.lastState?.terminated,
+      restartCount: c.restartCount,
+    })),
+  }
+}
+
+const cond = (p: Pod, type: string) =>
+  p.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false
+const live = (pods: Pod[]) => pods.filter((p) => !p.metadata.deletionTimestamp)
+
+/**
+ * Runs (or resumes) a replica-ratio canary release to promotion or rollback. Returns the
+ * result on promotion; throws ReleaseFailed after a rollback, Interrupted on SIGINT, LockHeld
+ * when another process holds the app's Lease.
+ */
+export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Promise<ReleaseResult> {
+  const { cluster, progress } = deps
+  const t0 = Date.now()
+  const ns = plan.namespace
+  const stable0 = await cluster.getDeployment(ns, plan.app)
+  if (!stable0) {
+    throw new UsageError(`Deployment ${ns}/${plan.app} not found`, {
+      hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
+    })
+  }
+  const prior = readState(stable0)
+  if (prior && prior.version === plan.version && prior.phase === 'Succeeded') {
+    progress.note(`${plan.app} ${plan.version} is already released (Succeeded): nothing to do`)
+    return result(prior, false, true)
+  }
+  if (prior && !FINAL_PHASES.includes(prior.phase) && prior.version !== plan.version) {
+    throw new UsageError(`a release of ${plan.app} ${prior.version} is in phase ${prior.phase}`, {
+      hint: `finish it with \`edgecanary promote\` or \`edgecanary abort\`, or resume it with \`edgecanary release ${prior.version}\``,
+    })
+  }
+  const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds)
+  const resumed = Boolean(prior && !FINAL_PHASES.includes(prior.phase) && prior.version === plan.version)
+  const stableImage = stable0.spec.template.spec.containers[0]?.image ?? ''
+  const state: ReleaseState =
+    resumed && prior
+      ? { ...prior, holder: lock.identity }
+      : {
+          app: plan.app,
+          namespace: ns,
+          version: plan.version,
+          image: plan.image,
+          previousImage: stableImage,
+          previousVersion: versionOf(stable0),
+          replicas: plan.replicas,
+          steps: plan.steps,
+          step: -1,
+          phase: 'Initialized',
+          env: plan.env,
+          holder: lock.identity,
+          startedAt: new Date().toISOString(),
+          updatedAt: new Date().toISOString(),
+        }
+  const ctx = new ReleaseRun(deps, plan, state, lock)
+  try {
+    if (resumed)
+      progress.note(`resuming ${plan.app} ${plan.version} from phase ${state.phase}, step ${state.step + 1}`)
+    await ctx.transition(
+      resumed ? 'Progressing' : 'Progressing',
+      resumed ? 'resumed' : `release ${plan.version} started`,
+    )
+    if (state.phase === 'Promoting' || state.phase === 'Finalising') await ctx.promote()
+    else {
+      await ctx.ensureCanary()
+      try {
+        for (let i = Math.max(0, state.step); i < state.steps.length; i++) {
+          await ctx.step(i)
+          if (plan.pause && i < state.steps.length - 1) await ctx.pauseUntilPromoted()
+        }
+      } catch (err) {
+        // `edgecanary promote` from another terminal: skip the remaining steps
+        if (!(err instanceof PromoteNow)) throw err
+      }
+      await ctx.promote()
+    }
+    return result(state, resumed, false)
+  } catch (err) {
+    if (err instanceof Rollback || err instanceof Abort) {
+      await ctx.rollback(err.message, err instanceof Abort ? 'Aborted' : 'RolledBack')
+      throw new ReleaseFailed(
+        `release ${plan.version} ${err instanceof Abort ? 'aborted' : 'rolled back'}: ${err.message}`,
+        {
+          hint: `${plan.app} runs ${state.previousVersion ?? state.previousImage} on all ${plan.replicas} pods; see \`edgecanary status\` and \`kubectl get events -n ${ns}\``,
+          details: { phase: state.phase, reason: err.message },
+        },
+      )
+    }
+    if (err instanceof Interrupted) {
+      await ctx
+        .transition(
+          'Interrupted',
+          'interrupted (SIGINT): resume with `edgecanary release ' +
+            plan.version +
+            '`, or `edgecanary abort`',
+        )
+        .catch(() => {})
+    }
+    throw err
+  } finally {
+    ctx.stopLoad()
+    await lock.release().catch(() => {})
+  }
+
+  function result(s: ReleaseState, wasResumed: boolean, noop: boolean): ReleaseResult {
+    return {
+      app: s.app,
+      namespace: s.namespace,
+      version: s.version,
+      phase: s.phase,
+      reason: s.reason,
+      steps: s.steps.map(({ stable, canary, actualPercent }) => ({ stable, canary, actualPercent })),
+      resumed: wasResumed,
+      noop,
+      durationMs: Date.now() - t0,
+    }
+  }
+}
+
+function versionOf(d: Deployment): string | undefined {
+  const image = d.spec.template.spec.containers[0]?.image ?? ''
+  return readState(d)?.phase === 'Succeeded'
+    ? readState(d)?.version
+    : (image.split('@')[0].split(':').pop() ?? undefined)
+}
+
+class ReleaseRun {
+  private samples: RequestSample[] = []
+  private load?: { stop(): Promise<void> }
+  private readonly ns: string
+  private readonly intervalMs: number
+
+  constructor(
+    private readonly deps: ReleaseDeps,
+    private readonly plan: ReleasePlanInput,
+    private readonly state: ReleaseState,
+    private readonly lock: HeldLock,
+  ) {
+    this.ns = plan.namespace
+    this.intervalMs = parseDuration(plan.analysis.interval)
+  }
+
+  private get cluster(): Cluster {
+    return this.deps.cluster
+  }
+
+  private checkSignal(): void {
+    if (this.deps.signal?.aborted)
+      throw new Interrupted(`release ${this.plan.version} interrupted`, {
+        hint: `resume with \`edgecanary release ${this.plan.version}\`, or roll back with \`edgecanary abort\``,
+      })
+  }
+
+  async transition(phase: Phase, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
+    await this.lock.check()
+    this.state.phase = phase
+    if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'RollingBack')
+      this.state.reason = this.state.reason ?? message
+    const d = await writeState(this.cluster, this.state)
+    await this.cluster.recordEvent(this.ns, d, `Canary${phase}`, `${this.plan.version}: ${message}`, type)
+    const s = this.state.steps[this.state.step]
+    const ev: ReleaseEvent = {
+      app: this.plan.app,
+      namespace: this.ns,
+      version: this.plan.version,
+      previousVersion: this.state.previousVersion,
+      phase,
+      step: this.state.step + 1,
+      weight: s?.actualPercent,
+      stable: s?.stable,
+      canary: s?.canary,
+      reason: message,
+      at: new Date().toISOString(),
+    }
+    if (this.plan.notify.length > 0) await notify(this.plan.notify, ev)
+  }
+
+  async ensureCanary(): Promise<void> {
+    const stable = await this.mustStable()
+    const existing = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    const want = canaryDeployment(
+      stable,
+      this.plan.app,
+      this.state.image,
+      this.state.env,
+      existing?.spec.replicas ?? 0,
+    )
+    await this.lock.check()
+    await this.cluster.applyDeployment(this.ns, want)
+  }
+
+  private async mustStable(): Promise<Deployment> {
+    const d = await this.cluster.getDeployment(this.ns, this.plan.app)
+    if (!d) throw new Rollback(`Deployment ${this.plan.app} disappeared`)
+    return d
+  }
+
+  async step(i: number): Promise<void> {
+    const s = this.state.steps[i]
+    const { progress } = this.deps
+    this.state.step = i
+    await this.transition(
+      'Progressing',
+      `step ${i + 1}/${this.state.steps.length}: ${s.stable}:${s.canary} (${s.actualPercent}% canary)`,
+    )
+    const h = progress.step(
+      `step ${i + 1}/${this.state.steps.length}: stable ${s.stable} : canary ${s.canary} (${s.actualPercent}% of pods)`,
+    )
+    // 1. canary pods first, so capacity never drops
+    await this.lock.check()
+    await this.cluster.patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: s.canary } })
+    h.update(`waiting for ${s.canary} canary pod(s) to start`)
+    await this.waitCanaryContainersReady(s.canary)
+    // 2. pre-traffic gate through the pod proxy, then the gate condition lets them into the Service
+    h.update('pre-traffic gate: /health and /version of each canary pod')
+    await this.gateCanaryPods()
+    await this.waitCanaryReady(s.canary)
+    // 3. only now remove stable pods
+    await this.lock.check()
+    await this.cluster.patchDeployment(this.ns, this.plan.app, { spec: { replicas: s.stable } })
+    await this.waitStable(s.stable, false)
+    h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
+    await this.analyse(h)
+    h.done(`${s.stable}:${s.canary} healthy`)
+  }
+
+  private async canaryPods(): Promise<Pod[]> {
+    return live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=canary`))
+  }
+
+  private async fastFail(pods: Pod[]): Promise<void> {
+    const reason = fastFailReason(pods.map(podView))
+    if (reason) throw new Rollback(reason)
+  }
+
+  private async waitCanaryContainersReady(n: number): Promise<void> {
+    const deadline = Date.now() + this.plan.readinessDeadlineMs
+    for (;;) {
+      this.checkSignal()
+      await this.checkRequests()
+      const pods = await this.canaryPods()
+      await this.fastFail(pods)
+      const ready = pods.filter((p) => cond(p, 'ContainersReady'))
+      if (ready.length >= n) return
+      if (Date.now() > deadline) {
+        const why = pods
+          .map(
+            (p) =>
+              `${p.metadata.name}: ${p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? p.status?.phase ?? 'Pending'}`,
+          )
+          .join(', ')
+        throw new Rollback(
+          `readiness deadline: ${ready.length}/${n} canary pod(s) Ready after ${this.plan.readinessDeadlineMs / 1000}s (${why}); /health never answered 200`,
+        )
+      }
+      await sleep(150, this.deps.signal)
+    }
+  }
+
+  private async probe(pod: Pod): Promise<PodCheck> {
+    const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
+    const health = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health')
+    const version = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/version')
+    return {
+      pod: pod.metadata.name,
+      health: health.status,
+      version: version.status === 200 ? version.body.trim() : undefined,
+      ...(version.status !== 200 ? { error: `/version answered ${version.status}` } : {}),
+    }
+  }
+
+  private async gateCanaryPods(): Promise<void> {
+    for (const pod of await this.canaryPods()) {
+      if (cond(pod, GATE) || !cond(pod, 'ContainersReady')) continue
+      const check = await this.probe(pod)
+      if (check.health !== 200)
+        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${check.health}`)
+      if (check.version !== this.plan.version) {
+        throw new Rollback(
+          `pre-traffic gate: ${pod.metadata.name} /version is "${check.version ?? check.error}", expected "${this.plan.version}"`,
+        )
+      }
+      await this.lock.check()
+      await this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed')
+    }
+  }
+
+  private async waitCanaryReady(n: number): Promise<void> {
+    const deadline = Date.now() + this.plan.readinessDeadlineMs
+    for (;;) {
+      this.checkSignal()
+      const pods = await this.canaryPods()
+      await this.fastFail(pods)
+      if (pods.filter((p) => cond(p, 'Ready')).length >= n) return
+      if (Date.now() > deadline) throw new Rollback('canary pods passed the gate but did not become Ready')
+      await this.gateCanaryPods()
+      await sleep(100, this.deps.signal)
+    }
+  }
+
+  /** Waits until the stable Deployment has `n` ready pods and no more than `n` (when `exact`). */
+  private async waitStable(n: number, all: boolean): Promise<void> {
+    const deadline = Date.now() + this.plan.readinessDeadlineMs
+    for (;;) {
+      const d = await this.mustStable()
+      const st = d.status ?? {}
+      const done =
+        (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+        (st.readyReplicas ?? 0) >= n &&
+        (!all ||
+          ((st.updatedReplicas ?? 0) >= n && (st.replicas ?? 0) <= n && (st.availableReplicas ?? 0) >= n))
+      if (done) return
+      if (Date.now() > deadline)
+        throw new Rollback(
+          `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
+        )
+      await sleep(150)
+    }
+  }
+
+  private async startLoadIfNeeded(): Promise<void> {
+    if (this.load || this.plan.analysis.load <= 0) return
+    const url = await externalUrl(this.cluster, this.ns, this.plan.app).catch(() => undefined)
+    if (!url) return
+    this.load = startLoad({
+      url,
+      rate: this.plan.analysis.load,
+      timeoutMs: 2000,
+      onResult: (r) => this.samples.push(r),
+    })
+  }
+
+  stopLoad(): void {
+    void this.load?.stop()
+    this.load = undefined
+  }
+
+  private async analyse(h: { update(d: string): void }): Promise<void> {
+    await this.startLoadIfNeeded()
+    let failed = 0
+    for (let it = 0; it < this.plan.analysis.iterations; it++) {
+      this.samples = []
+      const end = Date.now() + this.intervalMs
+      while (Date.now() < end) {
+        this.checkSignal()
+        await this.checkRequests()
+        const pods = await this.canaryPods()
+        await this.fastFail(pods)
+        // a canary 5xx rolls back at once, without waiting for the interval to end
+        const early = this.verdict([])
+        if (!early.ok && early.fatal) throw new Rollback(early.reason ?? 'canary failed')
+        await sleep(Math.min(250, Math.max(0, end - Date.now())), this.deps.signal)
+      }
+      const checks = await Promise.all((await this.canaryPods()).map((p) => this.probe(p)))
+      const v = this.verdict(checks)
+      this.state.lastAnalysis = {
+        at: new Date().toISOString(),
+        ok: v.ok,
+        reason: v.reason,
+        canaryRequests: v.canary.requests,
+        canaryErrors: v.canary.errors,
+        p99Ms: v.canary.p99 && Math.round(v.canary.p99),
+      }
+      await this.lock.check()
+      await writeState(this.cluster, this.state)
+      h.update(
+        `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
+      )
+      if (!v.ok) {
+        failed++
+        if (v.fatal || failed >= this.plan.analysis.threshold)
+          throw new Rollback(v.reason ?? 'analysis failed')
+      }
+    }
+  }
+
+  private verdict(pods: PodCheck[]): IntervalVerdict {
+    return judgeInterval({
+      target: this.plan.version,
+      samples: this.samples,
+      pods,
+      thresholds: this.plan.analysis,
+    })
+  }
+
+  /** Acts on `promote`/`abort` asked from another terminal (annotation on the stable Deployment). */
+  private async checkRequests(): Promise<'promote' | 'promote-step' | undefined> {
+    const d = await this.cluster.getDeployment(this.ns, this.plan.app)
+    const req = d?.metadata.annotations?.[REQUEST_ANNOTATION]
+    if (!req) return undefined
+    if (req === 'abort') {
+      await this.cluster.patchDeployment(this.ns, this.plan.app, {
+        metadata: { annotations: { [REQUEST_ANNOTATION]: null } },
+      })
+      throw new Abort('aborted on request (edgecanary abort)')
+    }
+    if (req === 'promote') throw new PromoteNow()
+    return req as 'promote-step'
+  }
+
+  async pauseUntilPromoted(): Promise<void> {
+    await this.transition(
+      'Paused',
+      `paused after step ${this.state.step + 1}: run \`edgecanary promote --step\` to continue or \`edgecanary abort\``,
+    )
+    this.deps.progress.note(
+      'paused: `edgecanary promote --step` continues, `edgecanary promote` finishes, `edgecanary abort` rolls back',
+    )
+    for (;;) {
+      this.checkSignal()
+      const r = await this.checkRequests()
+      if (r === 'promote-step') {
+        await this.cluster.patchDeployment(this.ns, this.plan.app, {
+          metadata: { annotations: { [REQUEST_ANNOTATION]: null } },
+        })
+        return
+      }
+      await sleep(300, this.deps.signal)
+    }
+  }
+
+  async promote(): Promise<void> {
+    const h = this.deps.progress.step(
+      `promote ${this.plan.version} to all ${this.state.replicas} stable pods`,
+    )
+    await this.cluster.patchDeployment(this.ns, this.plan.app, {
+      metadata: { annotations: { [REQUEST_ANNOTATION]: null } },
+    })
+    await this.transition('Promoting', `promoting ${this.plan.version}`)
+    const stable = await this.mustStable()
+    const containers = stable.spec.template.spec.containers.map((c, i) =>
+      i === 0 ? { ...c, image: this.state.image } : c,
+    )
+    await this.lock.check()
+    await this.cluster.patchDeployment(this.ns, this.plan.app, {
+      spec: {
+        replicas: this.state.replicas,
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
+        template: { spec: { containers } },
+      },
+    })
+    await this.waitStable(this.state.replicas, true)
+    const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
+    for (const p of pods.filter((x) => x.spec.containers[0]?.image === this.state.image)) {
+      const c = await this.probe(p)
+      if (c.version !== this.plan.version)
+        throw new Rollback(`after promotion ${p.metadata.name} answers /version "${c.version}"`)
+    }
+    await this.transition('Finalising', 'stable runs the new version; removing the canary')
+    await this.cluster
+      .patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: 0 } })
+      .catch(() => undefined)
+    this.state.reason = undefined
+    await this.transition('Succeeded', `${this.plan.version} promoted`)
+    await appendHistory(this.cluster, this.state)
+    h.done(`${this.plan.app} ${this.plan.version} on ${this.state.replicas}/${this.state.replicas} pods`)
+  }
+
+  async rollback(reason: string, final: 'RolledBack' | 'Aborted'): Promise<void> {
+    const h = this.deps.progress.step(`roll back: ${reason}`)
+    this.state.reason = reason
+    this.stopLoad()
+    await this.transition('RollingBack', reason, 'Warning')
+    const stable = await this.mustStable()
+    const containers = stable.spec.template.spec.containers.map((c, i) =>
+      i === 0 ? { ...c, image: this.state.previousImage } : c,
+    )
+    await this.cluster.patchDeployment(this.ns, this.plan.app, {
+      spec: { replicas: this.state.replicas, template: { spec: { containers } } },
+    })
+    // stable back to full strength and Ready before any canary pod goes
+    await this.waitStable(this.state.replicas, true).catch(() => undefined)
+    await this.cluster
+      .patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: 0 } })
+      .catch(() => undefined)
+    await this.transition(final, reason, 'Warning')
+    await appendHistory(this.cluster, this.state)
+    h.fail(reason)
+  }
+}

@@ -1,0 +1,51 @@
+import { UsageError } from '../errors.js'
+import type { Cluster } from '../ports.js'
+import { dockerConfigCredentials } from '../registry/auth.js'
+import { RegistryClient } from '../registry/client.js'
+import { parseImageRef } from '../registry/reference.js'
+
+/**
+ * Checks before anything changes: the image exists in its registry (a manifest HEAD/GET) and
+ * has a platform for every node architecture in the cluster. Failures are exit 2.
+ */
+export async function preflight(
+  cluster: Cluster,
+  o: { image: string; insecure?: boolean },
+): Promise<{ platforms: string[]; nodeArchs: string[] }> {
+  const ref = parseImageRef(o.image)
+  const client = new RegistryClient({
+    registry: ref.registry,
+    repository: ref.repository,
+    insecure: o.insecure,
+    credentials: dockerConfigCredentials(ref.registry),
+    retries: 1,
+  })
+  const m = await client.getManifest(ref.digest ?? ref.tag ?? 'latest')
+  if (!m)
+    throw new UsageError(`image ${o.image} is not in the registry`, {
+      hint: 'build and push it first (edgecanary build), or check the tag',
+    })
+  const doc = JSON.parse(m.bytes.toString('utf8')) as {
+    manifests?: { platform?: { architecture: string } }[]
+    config?: { digest: string }
+  }
+  let platforms: string[]
+  if (doc.manifests) platforms = doc.manifests.map((x) => x.platform?.architecture ?? 'unknown')
+  else {
+    const cfg = JSON.parse((await client.getBlob(doc.config?.digest ?? '')).toString('utf8')) as {
+      architecture: string
+    }
+    platforms = [cfg.architecture]
+  }
+  const nodeArchs = await cluster.nodeArchitectures()
+  const missing = nodeArchs.filter((a) => !platforms.includes(a))
+  if (missing.length > 0) {
+    throw new UsageError(
+      `image ${o.image} is built for ${platforms.join(', ')} but the nodes are ${nodeArchs.join(', ')}`,
+      {
+        hint: `build for the nodes: edgecanary build --platform ${nodeArchs.map((a) => (a === 'arm' ? 'linux/arm/v7' : `linux/${a}`)).join(',')}`,
+      },
+    )
+  }
+  return { platforms, nodeArchs }
+}

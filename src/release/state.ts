@@ -1,0 +1,93 @@
+import type { Cluster, Deployment } from '../ports.js'
+
+export const STATE_ANNOTATION = 'edgecanary.dev/release'
+export const REQUEST_ANNOTATION = 'edgecanary.dev/request'
+export const APP_LABEL = 'app'
+
+export type Phase =
+  | 'Initialized'
+  | 'Progressing'
+  | 'Paused'
+  | 'Promoting'
+  | 'Finalising'
+  | 'Succeeded'
+  | 'RollingBack'
+  | 'RolledBack'
+  | 'Aborted'
+  | 'Interrupted'
+
+export const FINAL_PHASES: Phase[] = ['Succeeded', 'RolledBack', 'Aborted']
+
+export interface ReleaseState {
+  app: string
+  namespace: string
+  version: string
+  image: string
+  previousVersion?: string
+  previousImage: string
+  replicas: number
+  steps: { weight: number; stable: number; canary: number; actualPercent: number }[]
+  /** Index of the current step; -1 before the first. */
+  step: number
+  phase: Phase
+  reason?: string
+  env: Record<string, string>
+  holder?: string
+  startedAt: string
+  updatedAt: string
+  lastAnalysis?: {
+    at: string
+    ok: boolean
+    reason?: string
+    canaryRequests: number
+    canaryErrors: number
+    p99Ms?: number
+  }
+}
+
+/** Reads the release state from the stable Deployment's annotation. */
+export function readState(d: Deployment | undefined): ReleaseState | undefined {
+  const raw = d?.metadata.annotations?.[STATE_ANNOTATION]
+  if (!raw) return undefined
+  try {
+    return JSON.parse(raw) as ReleaseState
+  } catch {
+    return undefined
+  }
+}
+
+export async function writeState(cluster: Cluster, s: ReleaseState): Promise<Deployment> {
+  s.updatedAt = new Date().toISOString()
+  return cluster.patchDeployment(s.namespace, s.app, {
+    metadata: { annotations: { [STATE_ANNOTATION]: JSON.stringify(s) } },
+  })
+}
+
+export function historyName(app: string): string {
+  return `edgecanary-${app}-history`
+}
+
+/** Appends a finished release to the history ConfigMap, keeping the last 20. */
+export async function appendHistory(cluster: Cluster, s: ReleaseState): Promise<void> {
+  const name = historyName(s.app)
+  const cm = await cluster.getConfigMap(s.namespace, name)
+  const list = cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
+  list.push(s)
+  await cluster.applyConfigMap(s.namespace, {
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app } },
+    data: { releases: JSON.stringify(list.slice(-20)) },
+  })
+}
+
+export async function readHistory(cluster: Cluster, ns: string, app: string): Promise<ReleaseState[]> {
+  const cm = await cluster.getConfigMap(ns, historyName(app))
+  return cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
+}
+
+/** `kubeapp:1.0@sha256:…` → `1.0`. */
+export function versionOfImage(image: string | undefined): string | undefined {
+  if (!image) return undefined
+  const noDigest = image.split('@')[0]
+  const last = noDigest.split('/').pop() ?? ''
+  return last.includes(':') ? last.split(':').pop() : undefined
+}

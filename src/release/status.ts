@@ -1,0 +1,63 @@
+import type { Cluster } from '../ports.js'
+import { canaryName } from './engine.js'
+import { leaseName } from './lock.js'
+import { FINAL_PHASES, type ReleaseState, readState } from './state.js'
+
+export interface StatusReport {
+  app: string
+  namespace: string
+  phase: string
+  version?: string
+  previousVersion?: string
+  step?: string
+  ratio?: string
+  stable: { replicas: number; ready: number; image?: string }
+  canary: { replicas: number; ready: number; image?: string }
+  holder?: string
+  reason?: string
+  lastAnalysis?: ReleaseState['lastAnalysis']
+  advice?: string
+}
+
+/** What `status` shows, from cluster state only: phase, step, ratio, versions, ready pods, last analysis, and what to do next. */
+export async function releaseStatus(cluster: Cluster, ns: string, app: string): Promise<StatusReport> {
+  const stable = await cluster.getDeployment(ns, app)
+  const canary = await cluster.getDeployment(ns, canaryName(app))
+  const s = readState(stable)
+  const lease = await cluster.getLease(ns, leaseName(app))
+  const holder = lease?.spec.holderIdentity || undefined
+  const renew = Date.parse(lease?.spec.renewTime ?? '')
+  const alive =
+    holder && Number.isFinite(renew) && renew + (lease?.spec.leaseDurationSeconds ?? 15) * 1000 > Date.now()
+  const sr = stable?.spec.replicas ?? 0
+  const cr = canary?.spec.replicas ?? 0
+  let phase = s?.phase ?? (stable ? 'Initialized' : 'NotFound')
+  let advice: string | undefined
+  if (s && !FINAL_PHASES.includes(s.phase) && !alive) {
+    phase = 'Interrupted'
+    advice = `the release of ${s.version} stopped in phase ${s.phase} at step ${s.step + 1}: resume with \`edgecanary release ${s.version}\`, finish with \`edgecanary promote\`, or roll back with \`edgecanary abort\``
+  }
+  return {
+    app,
+    namespace: ns,
+    phase,
+    version: s?.version,
+    previousVersion: s?.previousVersion,
+    step: s && s.step >= 0 ? `${s.step + 1}/${s.steps.length}` : undefined,
+    ratio: `${sr}:${cr}`,
+    stable: {
+      replicas: sr,
+      ready: stable?.status?.readyReplicas ?? 0,
+      image: stable?.spec.template.spec.containers[0]?.image,
+    },
+    canary: {
+      replicas: cr,
+      ready: canary?.status?.readyReplicas ?? 0,
+      image: canary?.spec.template.spec.containers[0]?.image,
+    },
+    holder: alive ? holder : undefined,
+    reason: s?.reason,
+    lastAnalysis: s?.lastAnalysis,
+    advice,
+  }
+}

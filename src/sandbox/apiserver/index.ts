@@ -526,9 +526,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]
+  if (type.includes('protobuf')) throw unsupportedMediaType(type)
   const text = await readBody(req)
   if (!text) return {}
-  const type = (req.headers['content-type'] ?? '').split(';')[0]
   try {
     return type.includes('yaml') ? parseYaml(text) : JSON.parse(text)
   } catch (err) {

@@ -155,6 +155,7 @@ function getAt(doc: Json, parts: string[]): Json {
  *   jsonPatch({ spec: { replicas: 3 } }, [{ op: 'replace', path: '/spec/replicas', value: 5 }]) → { spec: { replicas: 5 } }
  */
 export function jsonPatch(doc: Json, ops: JsonPatchOp[]): Json {
+  if (!Array.isArray(ops)) throw badRequest('a JSON patch must be an array of operations')
   let root = structuredClone(doc)
   for (const op of ops) {
     const parts = pointer(op.path)

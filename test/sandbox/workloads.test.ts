@@ -269,9 +269,9 @@ spec: {selector: {app: neverready}, ports: [{port: 80, targetPort: http}]}
   })
 
   it('leaves no pod process behind when the sandbox stops', async () => {
-    const pids: number[] = (await run('pgrep', ['-f', join(sb.home, 'sandbox', 'images')])
-        .then((r) => r.stdout.trim().split('\n').filter(Boolean).map(Number))
-        .catch(() => []))
+    const pids: number[] = await run('pgrep', ['-f', join(sb.home, 'sandbox', 'images')])
+      .then((r) => r.stdout.trim().split('\n').filter(Boolean).map(Number))
+      .catch(() => [])
     expect(pids.length).toBeGreaterThan(0)
     await sb.stop()
     await waitFor(

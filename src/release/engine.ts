@@ -368,6 +368,7 @@ class ReleaseRun {
       await this.fastFail(pods)
       const ready = pods.filter((p) => cond(p, 'ContainersReady'))
       if (ready.length >= n) return
+      await this.gateUnready(pods)
       if (Date.now() > deadline) {
         const why = pods
           .map(
@@ -394,6 +395,27 @@ class ReleaseRun {
       ...(version.status !== 200 ? { error: `/version answered ${version.status}` } : {}),
     }
   }
+
+  /**
+   * A canary whose container runs but never turns Ready: ask its /health through the pod
+   * proxy, and after three 5xx answers in a row name that as the reason instead of waiting
+   * for the readiness deadline.
+   */
+  private async gateUnready(pods: Pod[]): Promise<void> {
+    for (const pod of pods) {
+      const running = pod.status?.containerStatuses?.[0]?.state?.running
+      if (!running || cond(pod, 'ContainersReady')) continue
+      const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
+      const health = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health')
+      const n = health.status >= 500 ? (this.unhealthy.get(pod.metadata.name) ?? 0) + 1 : 0
+      this.unhealthy.set(pod.metadata.name, n)
+      if (n >= 3 && health.status !== 503) {
+        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${health.status}; it never becomes Ready`)
+      }
+    }
+  }
+
+  private unhealthy = new Map<string, number>()
 
   private async gateCanaryPods(): Promise<void> {
     for (const pod of await this.canaryPods()) {

@@ -36,7 +36,7 @@ export function holderGone(
   return Boolean(m && m[1] === host && !pidAlive(Number(m[2])))
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -1,6 +1,7 @@
 import type { Cluster } from '../ports.js'
 import { canaryName } from './engine.js'
-import { leaseName } from './lock.js'
+import { hostname } from 'node:os'
+import { holderGone, leaseName, pidAlive } from './lock.js'
 import { FINAL_PHASES, type ReleaseState, readState } from './state.js'
 
 export interface StatusReport {

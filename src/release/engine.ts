@@ -356,7 +356,17 @@ class ReleaseRun {
 
   private async fastFail(pods: Pod[]): Promise<void> {
     const reason = fastFailReason(pods.map(podView))
-    if (reason) throw new Rollback(reason)
+    if (reason) {
+      this.sawFailure(Date.now())
+      throw new Rollback(reason)
+    }
+  }
+
+  private firstFailure?: number
+
+  /** The first moment a failure signal was seen (a bad probe answer, a canary 5xx, a crashed pod). */
+  sawFailure(at: number): void {
+    if (this.firstFailure === undefined || at < this.firstFailure) this.firstFailure = at
   }
 
   private async waitCanaryContainersReady(n: number): Promise<void> {
@@ -408,9 +418,12 @@ class ReleaseRun {
       const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
       const health = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health')
       const n = health.status >= 500 ? (this.unhealthy.get(pod.metadata.name) ?? 0) + 1 : 0
+      if (n === 1 && health.status !== 503) this.sawFailure(Date.now())
       this.unhealthy.set(pod.metadata.name, n)
       if (n >= 3 && health.status !== 503) {
-        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${health.status}; it never becomes Ready`)
+        throw new Rollback(
+          `pre-traffic gate: ${pod.metadata.name} /health answered ${health.status}; it never becomes Ready`,
+        )
       }
     }
   }
@@ -420,13 +433,19 @@ class ReleaseRun {
   private async gateCanaryPods(): Promise<void> {
     for (const pod of await this.canaryPods()) {
       if (cond(pod, GATE) || !cond(pod, 'ContainersReady')) continue
-      const check = await this.probe(pod)
-      if (check.health !== 200)
-        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${check.health}`)
-      if (check.version !== this.plan.version) {
+      // a wrong version fails at once; a passing error gets two more tries (one flaky answer does not decide)
+      let check = await this.probe(pod)
+      for (let i = 0; i < 2 && (check.error || check.health !== 200) && check.version === undefined; i++) {
+        check = await this.probe(pod)
+      }
+      if (check.version !== undefined && check.version !== this.plan.version) {
         throw new Rollback(
-          `pre-traffic gate: ${pod.metadata.name} /version is "${check.version ?? check.error}", expected "${this.plan.version}"`,
+          `pre-traffic gate: ${pod.metadata.name} /version is "${check.version}", expected "${this.plan.version}"`,
         )
+      }
+      if (check.error) throw new Rollback(`pre-traffic gate: ${pod.metadata.name} ${check.error}`)
+      if (check.health !== 200) {
+        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${check.health}`)
       }
       await this.lock.check()
       await this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed')
@@ -496,7 +515,11 @@ class ReleaseRun {
         await this.fastFail(pods)
         // a canary 5xx rolls back at once, without waiting for the interval to end
         const early = this.verdict([])
-        if (!early.ok && early.fatal) throw new Rollback(early.reason ?? 'canary failed')
+        if (!early.ok && early.fatal) {
+          const first = this.samples.find((x) => x.version === this.plan.version && (x.status ?? 0) >= 500)
+          this.sawFailure((first as { at?: number } | undefined)?.at ?? Date.now())
+          throw new Rollback(early.reason ?? 'canary failed')
+        }
         await sleep(Math.min(250, Math.max(0, end - Date.now())), this.deps.signal)
       }
       const checks = await Promise.all((await this.canaryPods()).map((p) => this.probe(p)))
@@ -515,6 +538,7 @@ class ReleaseRun {
         `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
       )
       if (!v.ok) {
+        this.sawFailure(Date.now())
         failed++
         if (v.fatal || failed >= this.plan.analysis.threshold)
           throw new Rollback(v.reason ?? 'analysis failed')
@@ -607,6 +631,7 @@ class ReleaseRun {
   async rollback(reason: string, final: 'RolledBack' | 'Aborted'): Promise<void> {
     const h = this.deps.progress.step(`roll back: ${reason}`)
     this.state.reason = reason
+    this.sawFailure(Date.now())
     this.stopLoad()
     await this.transition('RollingBack', reason, 'Warning')
     const stable = await this.mustStable()

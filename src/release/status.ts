@@ -1,6 +1,6 @@
+import { hostname } from 'node:os'
 import type { Cluster } from '../ports.js'
 import { canaryName } from './engine.js'
-import { hostname } from 'node:os'
 import { holderGone, leaseName, pidAlive } from './lock.js'
 import { FINAL_PHASES, type ReleaseState, readState } from './state.js'
 
@@ -27,9 +27,8 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
   const s = readState(stable)
   const lease = await cluster.getLease(ns, leaseName(app))
   const holder = lease?.spec.holderIdentity || undefined
-  const renew = Date.parse(lease?.spec.renewTime ?? '')
-  const alive =
-    holder && Number.isFinite(renew) && renew + (lease?.spec.leaseDurationSeconds ?? 15) * 1000 > Date.now()
+  // expired, or held by a process on this host that no longer exists (SIGKILL): the same rule as the lock
+  const alive = Boolean(lease && holder && !holderGone(lease.spec, Date.now(), hostname(), pidAlive))
   const sr = stable?.spec.replicas ?? 0
   const cr = canary?.spec.replicas ?? 0
   let phase = s?.phase ?? (stable ? 'Initialized' : 'NotFound')

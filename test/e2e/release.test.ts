@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { connectCluster } from '../../src/adapters/kube-cluster.js'
 import type { Cluster } from '../../src/ports.js'
-import { pushSampleApp } from '../helpers/images.js'
 import { type CliResult, runCli } from '../helpers/cli.js'
+import { pushSampleApp } from '../helpers/images.js'
 import { waitFor } from '../helpers/ports.js'
 import { cliEntry, repoRoot, startSandbox, type TestSandbox } from '../helpers/sandbox.js'
 
@@ -27,14 +27,22 @@ describe('edgecanary release on the sandbox', () => {
   const fast = ['--interval', '1s', '--iterations', '2', '--load', '20']
 
   /** verify at 20 requests/s beside a release, as a user's laptop would. */
-  const verifyBeside = (requests: number) => ec(['verify', '--requests', String(requests), '--rate', '20', '--json'])
+  const verifyBeside = (requests: number) =>
+    ec(['verify', '--requests', String(requests), '--rate', '20', '--json'])
 
   const stableVersion = async () => {
     const r = await ec(['verify', '--requests', '40', '--rate', '100', '--json'])
     return (JSON.parse(r.stdout) as VerifyJson).versions
   }
 
-  const status = async () => JSON.parse((await ec(['status', '--json'])).stdout) as { phase: string; version: string; ratio: string; reason?: string; advice?: string }
+  const status = async () =>
+    JSON.parse((await ec(['status', '--json'])).stdout) as {
+      phase: string
+      version: string
+      ratio: string
+      reason?: string
+      advice?: string
+    }
 
   beforeAll(async () => {
     sb = await startSandbox({ nodes: 4, backoffBaseMs: 1000 })
@@ -57,8 +65,16 @@ describe('edgecanary release on the sandbox', () => {
     const out = JSON.parse(r.stdout) as { url: string; image: string }
     expect(out.image).toMatch(/kubeapp:1\.0@sha256:[0-9a-f]{64}$/)
     expect(await (await fetch(`${out.url}/version`)).text()).toBe('1.0\n')
-    const cfg = parse(readFileSync(join(work, 'edgecanary.yaml'), 'utf8')) as { app: string; namespace: string; repository: string }
-    expect(cfg).toMatchObject({ app: 'kubeapp', namespace: 'production', repository: `${sb.registry}/kubeapp` })
+    const cfg = parse(readFileSync(join(work, 'edgecanary.yaml'), 'utf8')) as {
+      app: string
+      namespace: string
+      repository: string
+    }
+    expect(cfg).toMatchObject({
+      app: 'kubeapp',
+      namespace: 'production',
+      repository: `${sb.registry}/kubeapp`,
+    })
 
     const before = await cluster.getDeployment(ns, 'kubeapp')
     const again = await ec(['init', '--version', '1.0', '--source', join(repoRoot, 'sample-app'), '--json'])
@@ -75,7 +91,8 @@ describe('edgecanary release on the sandbox', () => {
         const s = await cluster.getDeployment(ns, 'kubeapp')
         const c = await cluster.getDeployment(ns, 'kubeapp-canary')
         const pair = `${s?.status?.readyReplicas ?? 0}:${c?.status?.readyReplicas ?? 0}`
-        if (s?.spec.replicas === s?.status?.readyReplicas && c?.spec.replicas === c?.status?.readyReplicas) seen.add(pair)
+        if (s?.spec.replicas === s?.status?.readyReplicas && c?.spec.replicas === c?.status?.readyReplicas)
+          seen.add(pair)
         await new Promise((r) => setTimeout(r, 100))
       }
     })()
@@ -84,7 +101,15 @@ describe('edgecanary release on the sandbox', () => {
     watching = false
     await watcher
     expect(r.status, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ phase: 'Succeeded', version: '2.0', steps: [{ stable: 3, canary: 1 }, { stable: 2, canary: 2 }, { stable: 1, canary: 3 }] })
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      phase: 'Succeeded',
+      version: '2.0',
+      steps: [
+        { stable: 3, canary: 1 },
+        { stable: 2, canary: 2 },
+        { stable: 1, canary: 3 },
+      ],
+    })
     for (const ratio of ['3:1', '2:2', '1:3']) expect(seen).toContain(ratio)
     const u = JSON.parse((await users).stdout) as VerifyJson
     expect(u.errorCount).toBe(0)
@@ -92,7 +117,9 @@ describe('edgecanary release on the sandbox', () => {
     expect(await stableVersion()).toEqual([{ version: '2.0', count: 40, percent: 100 }])
     expect((await cluster.getDeployment(ns, 'kubeapp-canary'))?.spec.replicas).toBe(0)
     expect(await status()).toMatchObject({ phase: 'Succeeded', version: '2.0', ratio: '4:0' })
-    const h = JSON.parse((await ec(['history', '--json'])).stdout) as { releases: { version: string; phase: string }[] }
+    const h = JSON.parse((await ec(['history', '--json'])).stdout) as {
+      releases: { version: string; phase: string }[]
+    }
     expect(h.releases.at(-1)).toMatchObject({ version: '2.0', phase: 'Succeeded' })
     const again = await ec(['release', '2.0', ...fast, '--json'])
     expect(again.status).toBe(0)
@@ -115,7 +142,11 @@ describe('edgecanary release on the sandbox', () => {
     const t0 = Date.now()
     const r = await ec(['release', '2.2', ...fast, '--env', 'FAIL_RATE=0.5'])
     expect(r.status).toBe(1)
-    expect(r.stderr).toMatch(/canary answered HTTP 500|success rate/)
+    // caught by the pre-traffic gate (its /version probe answered 500 three times) or by the
+    // first analysis interval (a canary 5xx), never later
+    expect(r.stderr).toMatch(
+      /canary answered HTTP 500|success rate|pre-traffic gate: \S+ \/version answered 500/,
+    )
     expect(Date.now() - t0).toBeLessThan(20_000)
     expect(await stableVersion()).toEqual([{ version: '2.0', count: 40, percent: 100 }])
   })
@@ -127,7 +158,18 @@ describe('edgecanary release on the sandbox', () => {
   })
 
   it('CRASH_AFTER_S=2 fails fast on CrashLoopBackOff, naming it', async () => {
-    const r = await ec(['release', '2.4', '--interval', '3s', '--iterations', '3', '--load', '20', '--env', 'CRASH_AFTER_S=2'])
+    const r = await ec([
+      'release',
+      '2.4',
+      '--interval',
+      '3s',
+      '--iterations',
+      '3',
+      '--load',
+      '20',
+      '--env',
+      'CRASH_AFTER_S=2',
+    ])
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('CrashLoopBackOff')
     expect(await status()).toMatchObject({ phase: 'RolledBack', ratio: '4:0' })
@@ -155,7 +197,13 @@ describe('edgecanary release on the sandbox', () => {
 
   it('two releases at once: one runs, the other exits 3 naming the holder', async () => {
     const first = ec(['release', '3.0', '--interval', '2s', '--iterations', '2', '--load', '10'])
-    await waitFor('first holds the lease', async () => ((await cluster.getLease(ns, 'edgecanary-kubeapp'))?.spec.holderIdentity ? true : undefined), 60_000, 100)
+    await waitFor(
+      'first holds the lease',
+      async () =>
+        (await cluster.getLease(ns, 'edgecanary-kubeapp'))?.spec.holderIdentity ? true : undefined,
+      60_000,
+      100,
+    )
     const second = await ec(['release', '3.0', ...fast])
     expect(second.status).toBe(3)
     expect(second.stderr).toMatch(/holds the lock: edgecanary@/)
@@ -165,11 +213,20 @@ describe('edgecanary release on the sandbox', () => {
 
   it('SIGKILL mid-release: status explains, abort rolls back consistently; a second kill resumes to promotion', async () => {
     const kill = async (version: string): Promise<void> => {
-      const child: ChildProcess = spawn(process.execPath, [cliEntry, 'release', version, '--interval', '2s', '--iterations', '2', '--load', '10'], { env: sb.env, cwd: work, stdio: 'ignore' })
-      await waitFor('step 2', async () => {
-        const c = await cluster.getDeployment(ns, 'kubeapp-canary')
-        return c?.spec.replicas === 2 ? true : undefined
-      }, 60_000, 100)
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [cliEntry, 'release', version, '--interval', '2s', '--iterations', '2', '--load', '10'],
+        { env: sb.env, cwd: work, stdio: 'ignore' },
+      )
+      await waitFor(
+        'step 2',
+        async () => {
+          const c = await cluster.getDeployment(ns, 'kubeapp-canary')
+          return c?.spec.replicas === 2 ? true : undefined
+        },
+        60_000,
+        100,
+      )
       child.kill('SIGKILL')
       await new Promise((r) => child.on('exit', r))
     }
@@ -210,7 +267,9 @@ describe('edgecanary release on the sandbox', () => {
     const r = await ec(args)
     expect(r.status).toBe(2)
     expect(r.stderr).toContain(reason)
-    expect((await cluster.getDeployment(ns, 'kubeapp'))?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion)
+    expect((await cluster.getDeployment(ns, 'kubeapp'))?.metadata.resourceVersion).toBe(
+      before?.metadata.resourceVersion,
+    )
   })
 
   it('a broken edgecanary.yaml is exit 2 naming the field', async () => {
@@ -225,8 +284,15 @@ describe('edgecanary release on the sandbox', () => {
 
   it('an unreachable cluster is exit 2 with a hint', async () => {
     const cfg = join(work, 'dead-kubeconfig')
-    writeFileSync(cfg, readFileSync(sb.kubeconfig, 'utf8').replace(/https:\/\/127\.0\.0\.1:\d+/, 'https://127.0.0.1:9'))
-    const r = await runCli(['release', '4.0', '--kubeconfig', cfg], { env: sb.env, cwd: work, timeoutMs: 60_000 })
+    writeFileSync(
+      cfg,
+      readFileSync(sb.kubeconfig, 'utf8').replace(/https:\/\/127\.0\.0\.1:\d+/, 'https://127.0.0.1:9'),
+    )
+    const r = await runCli(['release', '4.0', '--kubeconfig', cfg], {
+      env: sb.env,
+      cwd: work,
+      timeoutMs: 60_000,
+    })
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('unreachable')
     expect(r.stderr).toContain('Hint:')

@@ -1,0 +1,107 @@
+// npm run bench:build — side by side in one run against one local registry:
+//  - warm rebuild + push after a one-line change: edgecanary vs the manual path
+//    (go build + docker build --platform linux/arm64 + docker push, dockerd started here);
+//  - unchanged rebuild: time and blobs uploaded;
+//  - compressed image size of sample-app.
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { startRegistry } from '../../src/registry/server.js'
+import { runCli } from '../helpers/cli.js'
+import { waitFor } from '../helpers/ports.js'
+import { repoRoot } from '../helpers/sandbox.js'
+
+const run = promisify(execFile)
+const dir = mkdtempSync(join(tmpdir(), 'ec-bench-build-'))
+const src = join(dir, 'src')
+cpSync(join(repoRoot, 'sample-app'), src, { recursive: true })
+const registry = await startRegistry({ dir: join(dir, 'registry') })
+const repo = `127.0.0.1:${registry.port}/kubeapp`
+const env = { ...process.env, EDGECANARY_HOME: join(dir, 'home'), CI: 'true' }
+const touch = (n: number) =>
+  writeFileSync(join(src, 'bench_change.go'), `package main\n\nconst benchChange = ${n}\n`)
+const ec = async (version: string) => {
+  const t = performance.now()
+  const r = await runCli(['build', '--version', version, '--repo', repo, '--source', src, '--json'], { env })
+  if (r.status !== 0) throw new Error(r.stderr)
+  return {
+    ms: performance.now() - t,
+    out: JSON.parse(r.stdout) as { blobsUploaded: number; compressedSize: number },
+  }
+}
+
+let dockerd: ChildProcess | undefined
+try {
+  touch(0)
+  await ec('warmup')
+  touch(1)
+  const changed = await ec('1.1')
+  const same = await ec('1.1')
+  console.log(
+    `edgecanary warm rebuild + push after a one-line change: ${(changed.ms / 1000).toFixed(2)} s (${changed.out.blobsUploaded} blobs uploaded)`,
+  )
+  console.log(
+    `edgecanary unchanged rebuild: ${(same.ms / 1000).toFixed(2)} s, ${same.out.blobsUploaded} blobs uploaded   goal ≤ 1 s and 0`,
+  )
+  console.log(
+    `compressed image size (linux/arm64): ${(changed.out.compressedSize / 1024 / 1024).toFixed(2)} MiB   goal ≤ 3 MiB`,
+  )
+
+  // the manual path, against a dockerd of our own
+  const d = join(dir, 'docker')
+  mkdirSync(d)
+  const sock = join(d, 'docker.sock')
+  dockerd = spawn(
+    'dockerd',
+    [
+      '--storage-driver=vfs',
+      '--iptables=false',
+      '--bridge=none',
+      `--data-root=${join(d, 'data')}`,
+      `--exec-root=${join(d, 'exec')}`,
+      `--pidfile=${join(d, 'pid')}`,
+      `--host=unix://${sock}`,
+    ],
+    { stdio: 'ignore' },
+  )
+  const denv = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(d, 'cfg') }
+  await waitFor(
+    'dockerd',
+    async () => ((await run('docker', ['version'], { env: denv }).catch(() => undefined)) ? true : undefined),
+    60_000,
+    250,
+  )
+  const manual = async (n: number) => {
+    touch(n)
+    const t = performance.now()
+    await run(
+      'go',
+      ['build', '-trimpath', '-ldflags', '-s -w -X main.version=1.2', '-o', join(d, 'app'), '.'],
+      { cwd: src, env: { ...process.env, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'arm64' } },
+    )
+    copyFileSync(join(repoRoot, 'templates', 'Dockerfile'), join(d, 'Dockerfile'))
+    await run('docker', ['build', '--platform', 'linux/arm64', '-t', `${repo}:1.2`, d], {
+      env: { ...denv, DOCKER_BUILDKIT: '0' },
+    })
+    await run('docker', ['push', `${repo}:1.2`], { env: denv })
+    return performance.now() - t
+  }
+  await manual(2)
+  const manualMs = await manual(3)
+  touch(4)
+  const ecMs = (await ec('1.3')).ms
+  console.log(
+    `warm rebuild + push after a one-line change, side by side: edgecanary ${(ecMs / 1000).toFixed(2)} s vs manual go build + docker build + docker push ${(manualMs / 1000).toFixed(2)} s → ratio ${(ecMs / manualMs).toFixed(2)}   goal ≤ 0.5`,
+  )
+} catch (err) {
+  console.log(`manual path could not be measured: ${(err as Error).message.split('\n')[0]}`)
+} finally {
+  if (dockerd?.pid) {
+    dockerd.kill('SIGTERM')
+    await new Promise((r) => dockerd?.on('exit', r))
+  }
+  await registry.close()
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,104 @@
+// npm run bench:release — on the sandbox, 4 pods, interval 2 s:
+//  - control overhead of a 3-step release beyond the configured analysis waits;
+//  - first failure seen → rollback complete, for a health failure, a fast-fail and FAIL_RATE=0.5;
+//  - failed user requests at 20 rps in the healthy release and in each rollback;
+//  - split accuracy at 3:1 measured by verify over 2000 requests (a release paused at step 1).
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { runCli } from '../helpers/cli.js'
+import { waitFor } from '../helpers/ports.js'
+import { repoRoot, startSandbox } from '../helpers/sandbox.js'
+
+interface Report {
+  errorCount: number
+  requests: number
+  versions: { version: string; percent: number }[]
+}
+
+const sb = await startSandbox({ nodes: 4, backoffBaseMs: 1000 })
+const work = join(sb.home, 'work')
+mkdirSync(work)
+const ec = (args: string[]) => runCli(args, { env: sb.env, cwd: work, timeoutMs: 300_000 })
+const json = <T>(r: { stdout: string }) => JSON.parse(r.stdout) as T
+try {
+  const init = await ec(['init', '--version', '1.0', '--source', join(repoRoot, 'sample-app')])
+  if (init.status !== 0) throw new Error(init.stderr)
+  await ec(['build', '--version', '2.0', '--source', join(repoRoot, 'sample-app')])
+
+  const users = ec(['verify', '--requests', '500', '--rate', '20', '--json'])
+  const t = performance.now()
+  const r = await ec(['release', '2.0', '--interval', '2s', '--iterations', '2', '--load', '20', '--json'])
+  const wall = performance.now() - t
+  if (r.status !== 0) throw new Error(r.stderr)
+  const waits = 3 * 2 * 2000
+  const u = json<Report>(await users)
+  console.log(
+    `healthy 3-step release (interval 2 s × 2 per step): ${(wall / 1000).toFixed(1)} s wall − ${waits / 1000} s configured waits = ${((wall - waits) / 1000).toFixed(1)} s control overhead (CLI start, build check, preflight, 3× pod start + gate, promotion)   goal ≤ 2 s`,
+  )
+  console.log(
+    `failed user requests at 20 rps during the healthy release: ${u.errorCount} of ${u.requests}   goal 0`,
+  )
+
+  for (const [label, env] of [
+    ['health failure (HEALTH_STATUS=500)', 'HEALTH_STATUS=500'],
+    ['fast-fail (CRASH_AFTER_S=1)', 'CRASH_AFTER_S=1'],
+    ['success rate (FAIL_RATE=0.5)', 'FAIL_RATE=0.5'],
+  ] as const) {
+    const users2 = ec(['verify', '--requests', '300', '--rate', '20', '--json'])
+    const rr = await ec([
+      'release',
+      `2.${label.length}`,
+      '--interval',
+      '2s',
+      '--iterations',
+      '2',
+      '--load',
+      '20',
+      '--env',
+      env,
+    ])
+    const st = await runCli(['history', '--json'], { env: sb.env, cwd: work })
+    const last = json<{
+      releases: { timings?: { failureSeenAt?: string; rollbackDoneAt?: string }; reason?: string }[]
+    }>(st).releases.at(-1)
+    const u2 = json<Report>(await users2)
+    const seen = Date.parse(last?.timings?.failureSeenAt ?? '')
+    const done = Date.parse(last?.timings?.rollbackDoneAt ?? '')
+    console.log(
+      `${label}: exit ${rr.status}; first failure seen → rollback complete ${((done - seen) / 1000).toFixed(2)} s (goal ≤ 3 s); failed user requests ${u2.errorCount} of ${u2.requests}; reason: ${last?.reason}`,
+    )
+  }
+
+  const paused = ec([
+    'release',
+    '3.0',
+    '--steps',
+    '25,50',
+    '--pause',
+    '--interval',
+    '1s',
+    '--iterations',
+    '1',
+    '--load',
+    '0',
+  ])
+  await waitFor(
+    'paused at 3:1',
+    async () =>
+      json<{ phase: string }>(await runCli(['status', '--json'], { env: sb.env, cwd: work })).phase ===
+      'Paused'
+        ? true
+        : undefined,
+    120_000,
+    250,
+  )
+  const split = json<Report>(await ec(['verify', '--requests', '2000', '--rate', '400', '--json']))
+  const share = split.versions.find((v) => v.version === '3.0')?.percent ?? 0
+  console.log(
+    `split accuracy at 3:1 over 2000 fresh connections: canary ${share}% (expected 25%, off by ${Math.abs(share - 25).toFixed(1)} points; goal ±3)`,
+  )
+  await ec(['abort'])
+  await paused
+} finally {
+  await sb.stop()
+}

@@ -1,0 +1,106 @@
+// npm run bench:sandbox — prints: sandbox up → API ready; arm64 pod create → Ready
+// (periodSeconds 1, through qemu-user); 40 pods at once (all Ready, time, RSS per pod).
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { runCli } from '../helpers/cli.js'
+import { pushSampleApp } from '../helpers/images.js'
+import { waitFor } from '../helpers/ports.js'
+import { startSandbox } from '../helpers/sandbox.js'
+
+const run = promisify(execFile)
+
+const home = mkdtempSync(join(tmpdir(), 'ec-bench-sb-'))
+const env = {
+  ...process.env,
+  EDGECANARY_HOME: home,
+  KUBECONFIG: join(home, 'config'),
+  HOME: home,
+  CI: 'true',
+}
+const ups: number[] = []
+for (let i = 0; i < 3; i++) {
+  const t = performance.now()
+  const r = await runCli(['sandbox', 'up', '--nodes', '4'], { env })
+  if (r.status !== 0) throw new Error(r.stderr)
+  ups.push(performance.now() - t)
+  await runCli(['sandbox', 'down'], { env })
+}
+rmSync(home, { recursive: true, force: true })
+console.log(
+  `sandbox up → API ready (CLI, background process, 4 nodes): ${ups.map((x) => `${(x / 1000).toFixed(2)} s`).join(', ')}   goal ≤ 3 s`,
+)
+
+const sb = await startSandbox({ nodes: 4 })
+try {
+  const image = await pushSampleApp(sb, '1.0')
+  const kubectl = async (...a: string[]) => (await run('kubectl', a, { env: sb.env })).stdout
+  const manifest = (name: string, replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: default}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+      - {name: app, image: "${image}", ports: [{containerPort: 8080}], readinessProbe: {httpGet: {path: /health, port: 8080}, periodSeconds: 1}}
+`
+  const readyTimes: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const f = join(sb.home, `one-${i}.yaml`)
+    writeFileSync(f, manifest(`one-${i}`, 1))
+    const t = performance.now()
+    await kubectl('apply', '-f', f)
+    await waitFor(
+      'ready',
+      async () =>
+        (await kubectl('get', 'deploy', `one-${i}`, '-o', 'jsonpath={.status.readyReplicas}')) === '1'
+          ? true
+          : undefined,
+      30_000,
+      20,
+    )
+    readyTimes.push(performance.now() - t)
+  }
+  console.log(
+    `arm64 pod create → Ready (periodSeconds 1, qemu-user): ${readyTimes.map((x) => `${(x / 1000).toFixed(2)} s`).join(', ')}   goal ≤ 1.5 s`,
+  )
+
+  const f = join(sb.home, 'forty.yaml')
+  writeFileSync(f, manifest('forty', 40))
+  const t = performance.now()
+  await kubectl('apply', '-f', f)
+  await waitFor(
+    '40 ready',
+    async () =>
+      (await kubectl('get', 'deploy', 'forty', '-o', 'jsonpath={.status.readyReplicas}')) === '40'
+        ? true
+        : undefined,
+    180_000,
+    100,
+  )
+  const all = performance.now() - t
+  const pids = (
+    await run('pgrep', ['-f', join(sb.home, 'sandbox', 'images')]).catch(() => ({ stdout: '' }))
+  ).stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+  const rss = pids.map((p) => {
+    try {
+      return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024
+    } catch {
+      return 0
+    }
+  })
+  const avg = rss.reduce((a, b) => a + b, 0) / Math.max(1, rss.length)
+  console.log(
+    `40 pods at once: all Ready in ${(all / 1000).toFixed(1)} s; ${pids.length} pod processes, RSS ${avg.toFixed(1)} MiB each on average`,
+  )
+} finally {
+  await sb.stop()
+}

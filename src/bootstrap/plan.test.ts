@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { agentInstallCommand, fixCmdline, redact, registriesYaml, serverInstallCommand } from './plan.js'
+import { archOf, type HostFacts, judgeHosts } from './preflight.js'
+
+describe('k3s install commands (exact match)', () => {
+  it.each([
+    [
+      { kind: 'online' as const, version: 'v1.32.3+k3s1' },
+      "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.32.3+k3s1' K3S_TOKEN='T0k' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh -s -",
+    ],
+    [
+      { kind: 'online' as const, channel: 'stable' },
+      "curl -sfL https://get.k3s.io | INSTALL_K3S_CHANNEL='stable' K3S_TOKEN='T0k' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh -s -",
+    ],
+    [
+      { kind: 'airgap' as const, script: '/tmp/ec/install.sh' },
+      "INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_TOKEN='T0k' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh '/tmp/ec/install.sh'",
+    ],
+  ])('server %j', (src, cmd) =>
+    expect(serverInstallCommand(src, { token: 'T0k', tlsSan: '10.0.0.10' })).toBe(cmd),
+  )
+
+  it.each([
+    [
+      { kind: 'online' as const },
+      "curl -sfL https://get.k3s.io | K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='T0k' sh -s -",
+    ],
+    [
+      { kind: 'airgap' as const, script: '/tmp/i.sh' },
+      "INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='T0k' sh '/tmp/i.sh'",
+    ],
+  ])('agent %j', (src, cmd) =>
+    expect(agentInstallCommand(src, { token: 'T0k', serverUrl: 'https://10.0.0.10:6443' })).toBe(cmd),
+  )
+
+  it('quotes a token with a quote in it', () => {
+    expect(agentInstallCommand({ kind: 'online' }, { token: "a'b", serverUrl: 'u' })).toContain(
+      `K3S_TOKEN='a'\\''b'`,
+    )
+  })
+})
+
+describe('registries.yaml', () => {
+  it.each([
+    [
+      { registry: '10.0.0.5:5000', http: true },
+      'mirrors:\n  10.0.0.5:5000:\n    endpoint:\n      - http://10.0.0.5:5000\n',
+    ],
+    [
+      { registry: 'reg.lan:5000', auth: { username: 'ci', password: 'pw' } },
+      'mirrors:\n  reg.lan:5000:\n    endpoint:\n      - https://reg.lan:5000\nconfigs:\n  reg.lan:5000:\n    auth:\n      username: ci\n      password: pw\n',
+    ],
+  ])('%j', (t, yaml) => expect(registriesYaml(t)).toBe(yaml))
+})
+
+describe('cmdline.txt', () => {
+  it.each([
+    [
+      'console=serial0,115200 root=PARTUUID=1 rootwait\n',
+      'console=serial0,115200 root=PARTUUID=1 rootwait cgroup_memory=1 cgroup_enable=memory\n',
+    ],
+    ['root=x cgroup_memory=1\n', 'root=x cgroup_memory=1 cgroup_enable=memory\n'],
+    ['root=x cgroup_memory=1 cgroup_enable=memory\n', undefined],
+  ])('%j', (text, out) => expect(fixCmdline(text)).toBe(out))
+
+  it('stays one line and is idempotent', () => {
+    const once = fixCmdline('a b\n') ?? ''
+    expect(once.trim().split('\n')).toHaveLength(1)
+    expect(fixCmdline(once)).toBeUndefined()
+  })
+})
+
+describe('preflight verdicts', () => {
+  const base: HostFacts = {
+    host: 'pi@10.0.0.10',
+    machine: 'aarch64',
+    os: 'Debian 12',
+    memMiB: 3800,
+    diskFreeMiB: 20000,
+    clockSkewS: 0,
+    hostname: 'pi-1',
+    busyPorts: [],
+    cmdlineFlags: true,
+  }
+  it.each([
+    [{}, true, ''],
+    [{ memMiB: 256 }, false, 'memory'],
+    [{ clockSkewS: 120 }, false, 'clock is off by 120 s'],
+    [{ busyPorts: [6443] }, false, 'port 6443'],
+    [{ cmdlineFlags: false }, false, '--fix-cgroups'],
+  ])('%j → ok %s', (patch, ok, text) => {
+    const [v] = judgeHosts([{ ...base, ...patch }])
+    expect(v.ok).toBe(ok)
+    if (text) expect(v.problems.join(' ')).toContain(text)
+  })
+  it('duplicate hostnames fail both hosts', () => {
+    const v = judgeHosts([base, { ...base, host: 'pi@10.0.0.11' }])
+    expect(v.every((x) => !x.ok && x.problems[0].includes('used by 2 hosts'))).toBe(true)
+  })
+  it.each([
+    ['aarch64', 'arm64'],
+    ['armv7l', 'arm'],
+    ['x86_64', 'amd64'],
+  ])('archOf(%s) = %s', (m, a) => expect(archOf(m)).toBe(a))
+})
+
+describe('redact', () => {
+  it('hides every secret', () =>
+    expect(redact("K3S_TOKEN='s3cret' x s3cret", ['s3cret'])).toBe("K3S_TOKEN='***' x ***"))
+})

@@ -185,4 +185,19 @@ export interface Cluster {
 }
 
 // ── remote shell (src/bootstrap, src/adapters/ssh-*.ts) ──────────────────────────────────
-// Owned by the bootstrap work.
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+  code: number
+}
+
+/** A shell on a remote host (a Pi), over SSH with verified host keys. */
+export interface RemoteShell {
+  readonly host: string
+  /** Runs a command; with `sudo`, through `sudo -S` (the password, if any, goes on stdin, never argv). */
+  run(cmd: string, opts?: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer }): Promise<RunResult>
+  /** Writes a file with a mode (through sudo when asked). */
+  upload(content: Buffer, remotePath: string, mode: number, opts?: { sudo?: boolean }): Promise<void>
+  close(): void
+}

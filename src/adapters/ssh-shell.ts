@@ -1,0 +1,142 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { Client, type ConnectConfig } from 'ssh2'
+import { checkHostKey, fingerprint, knownHostName, knownHostsLine } from '../bootstrap/known-hosts.js'
+import { UnreachableError, UsageError } from '../errors.js'
+import type { RemoteShell, RunResult } from '../ports.js'
+
+export interface SshOptions {
+  host: string
+  port?: number
+  user: string
+  /** Private key files to try (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa); the agent is used too. */
+  keyFiles?: string[]
+  knownHostsFile?: string
+  /** First contact: record an unknown host key instead of refusing it. A changed key is always refused. */
+  acceptNewHostKeys?: boolean
+  sudoPassword?: string
+  timeoutMs?: number
+}
+
+/**
+ * Opens an SSH session with ssh2: keys from ~/.ssh and the agent, host key checked against
+ * known_hosts (unknown refused unless accepted explicitly, changed always refused with the
+ * fingerprint shown).
+ */
+export async function connectShell(o: SshOptions): Promise<RemoteShell> {
+  const port = o.port ?? 22
+  const home = process.env.HOME ?? homedir()
+  const knownHosts = o.knownHostsFile ?? join(home, '.ssh', 'known_hosts')
+  const name = knownHostName(o.host, port)
+  const keyFile = (o.keyFiles ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(home, '.ssh', k))).find(
+    (f) => existsSync(f),
+  )
+  let hostKeyProblem: UsageError | undefined
+  const config: ConnectConfig = {
+    host: o.host,
+    port,
+    username: o.user,
+    readyTimeout: o.timeoutMs ?? 10_000,
+    ...(keyFile ? { privateKey: readFileSync(keyFile) } : {}),
+    ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
+    hostVerifier: (key: Buffer) => {
+      const text = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : ''
+      const verdict = checkHostKey(text, name, key)
+      if (verdict === 'match') return true
+      if (verdict === 'changed') {
+        hostKeyProblem = new UsageError(
+          `the host key of ${name} has CHANGED (now ${fingerprint(key)}); refusing to connect`,
+          {
+            hint: `if the host was reinstalled, remove the old key with: ssh-keygen -R '${name}'`,
+          },
+        )
+        return false
+      }
+      if (!o.acceptNewHostKeys) {
+        hostKeyProblem = new UsageError(`${name} is not in ${knownHosts} (key ${fingerprint(key)})`, {
+          hint: 'check the fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then pass --accept-new-host-keys',
+        })
+        return false
+      }
+      mkdirSync(dirname(knownHosts), { recursive: true, mode: 0o700 })
+      appendFileSync(knownHosts, knownHostsLine(name, key), { mode: 0o600 })
+      return true
+    },
+  }
+  const client = new Client()
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve())
+    client.once('error', (err: Error & { level?: string }) => {
+      if (hostKeyProblem) return reject(hostKeyProblem)
+      if (err.level === 'client-authentication') {
+        return reject(
+          new UsageError(`${o.user}@${name} refused our SSH keys`, {
+            hint: 'add your public key to ~/.ssh/authorized_keys on the host, or pass --ssh-key',
+          }),
+        )
+      }
+      reject(
+        new UnreachableError(`${o.user}@${name} is unreachable over SSH: ${err.message}`, {
+          hint: 'check the address, that sshd runs, and the network',
+        }),
+      )
+    })
+    client.connect(config)
+  })
+
+  const run = (
+    cmd: string,
+    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
+  ): Promise<RunResult> =>
+    new Promise((resolve, reject) => {
+      const full = opts.sudo ? `sudo -S -p '' sh -c ${shq(cmd)}` : cmd
+      client.exec(full, (err, stream) => {
+        if (err) return reject(err)
+        let stdout = ''
+        let stderr = ''
+        const timer = setTimeout(() => {
+          stream.close()
+          reject(
+            new UnreachableError(
+              `command on ${name} timed out after ${(opts.timeoutMs ?? 120_000) / 1000}s`,
+              { hint: 'see the host for what hangs' },
+            ),
+          )
+        }, opts.timeoutMs ?? 120_000)
+        stream.on('data', (d: Buffer) => {
+          stdout += d.toString()
+        })
+        stream.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString()
+        })
+        stream.on('close', (code: number | null) => {
+          clearTimeout(timer)
+          resolve({ stdout, stderr, code: code ?? 255 })
+        })
+        if (opts.sudo && o.sudoPassword !== undefined) stream.write(`${o.sudoPassword}\n`)
+        if (opts.stdin !== undefined) stream.write(opts.stdin)
+        stream.end()
+      })
+    })
+
+  return {
+    host: name,
+    run,
+    async upload(content, remotePath, mode, opts = {}) {
+      const tmp = `/tmp/.edgecanary-${Date.now()}-${Math.random().toString(36).slice(2)}`
+      const r1 = await run(`umask 077 && cat > ${shq(tmp)}`, { stdin: content })
+      if (r1.code !== 0) throw new Error(`upload to ${name} failed: ${r1.stderr.trim()}`)
+      const r2 = await run(
+        `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)} && rm -f ${shq(tmp)}`,
+        { sudo: opts.sudo },
+      )
+      if (r2.code !== 0) throw new Error(`installing ${remotePath} on ${name} failed: ${r2.stderr.trim()}`)
+    },
+    close: () => client.end(),
+  }
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}

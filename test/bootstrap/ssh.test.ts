@@ -1,0 +1,131 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectShell } from '../../src/adapters/ssh-shell.js'
+import { freePort, waitFor } from '../helpers/ports.js'
+
+// A real OpenSSH server on a loopback port, with its own host key.
+describe('SSH remote shell (ssh2) against a real sshd', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ec-ssh-'))
+  const known = join(dir, 'known_hosts')
+  let port = 0
+  let sshd: ChildProcess | undefined
+
+  const startSshd = async (hostKey: string) => {
+    sshd = spawn(
+      '/usr/sbin/sshd',
+      [
+        '-D',
+        '-e',
+        '-p',
+        String(port),
+        '-h',
+        hostKey,
+        '-o',
+        `AuthorizedKeysFile=${join(dir, 'authorized_keys')}`,
+        '-o',
+        `PidFile=${join(dir, 'sshd.pid')}`,
+        '-o',
+        'StrictModes=no',
+        '-o',
+        'ListenAddress=127.0.0.1',
+        '-o',
+        'PermitRootLogin=prohibit-password',
+        '-o',
+        'PasswordAuthentication=no',
+      ],
+      { stdio: 'ignore' },
+    )
+    await waitFor(
+      'sshd',
+      async () => {
+        const { connect } = await import('node:net')
+        return new Promise<true | undefined>((resolve) => {
+          const s = connect(port, '127.0.0.1', () => {
+            s.destroy()
+            resolve(true)
+          })
+          s.on('error', () => resolve(undefined))
+        })
+      },
+      10_000,
+      50,
+    )
+  }
+  const stopSshd = async () => {
+    if (sshd?.exitCode === null) {
+      sshd.kill('SIGTERM')
+      await new Promise((r) => sshd?.on('exit', r))
+    }
+  }
+  const shell = (accept = false) =>
+    connectShell({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      keyFiles: [join(dir, 'client')],
+      knownHostsFile: known,
+      acceptNewHostKeys: accept,
+    })
+
+  beforeAll(async () => {
+    mkdirSync('/run/sshd', { recursive: true })
+    for (const k of ['host1', 'host2', 'client'])
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, k)])
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')))
+    port = await freePort()
+    await startSshd(join(dir, 'host1'))
+  })
+  afterAll(async () => {
+    await stopSshd()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('refuses an unknown host key without --accept-new-host-keys, showing its fingerprint', async () => {
+    const fp = execFileSync('ssh-keygen', ['-lf', join(dir, 'host1.pub')], { encoding: 'utf8' }).split(' ')[1]
+    await expect(shell(false)).rejects.toThrow(`is not in ${known} (key ${fp})`)
+    expect(existsSync(known)).toBe(false)
+  })
+
+  it('records an accepted key, then runs commands and uploads files with a mode', async () => {
+    const sh = await shell(true)
+    expect(readFileSync(known, 'utf8')).toContain(`[127.0.0.1]:${port} ssh-ed25519 `)
+    const r = await sh.run('uname -m; echo err >&2; exit 3')
+    expect(r).toMatchObject({
+      stdout: `${execFileSync('uname', ['-m'], { encoding: 'utf8' })}`,
+      stderr: 'err\n',
+      code: 3,
+    })
+    const target = join(dir, 'up', 'file.bin')
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 10])
+    await sh.upload(bytes, target, 0o640)
+    expect(readFileSync(target)).toEqual(bytes)
+    expect(statSync(target).mode & 0o777).toBe(0o640)
+    sh.close()
+    const again = await shell(false)
+    expect((await again.run('echo ok')).stdout).toBe('ok\n')
+    again.close()
+  })
+
+  it('refuses a changed host key, always, naming the new fingerprint', async () => {
+    await stopSshd()
+    await startSshd(join(dir, 'host2'))
+    const fp = execFileSync('ssh-keygen', ['-lf', join(dir, 'host2.pub')], { encoding: 'utf8' }).split(' ')[1]
+    await expect(shell(true)).rejects.toThrow(`has CHANGED (now ${fp})`)
+  })
+
+  it('an unreachable host is a clear error', async () => {
+    const closed = await freePort()
+    await expect(
+      connectShell({
+        host: '127.0.0.1',
+        port: closed,
+        user: 'root',
+        keyFiles: [join(dir, 'client')],
+        knownHostsFile: known,
+      }),
+    ).rejects.toThrow('unreachable over SSH')
+  })
+})

@@ -33,9 +33,6 @@ for cmd in "${!need[@]}"; do
     missing+=("${need[$cmd]}")
   fi
 done
-if [ "$profile" = test ] && ! python3 -c 'import kubernetes' >/dev/null 2>&1; then
-  missing+=(python3-kubernetes)
-fi
 # de-duplicate
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 

@@ -16,6 +16,7 @@ export default class History extends BaseCommand {
       reason?: string
       startedAt: string
       updatedAt: string
+      timings?: { failureSeenAt?: string; rollbackDoneAt?: string }
     }[]
   }> {
     const { flags } = await this.parse(History)
@@ -29,6 +30,7 @@ export default class History extends BaseCommand {
       reason: s.reason,
       startedAt: s.startedAt,
       updatedAt: s.updatedAt,
+      ...(s.timings ? { timings: s.timings } : {}),
     }))
     if (!this.jsonEnabled()) {
       if (releases.length === 0) process.stdout.write(`no releases of ${ctx.app} in ${ctx.namespace} yet\n`)

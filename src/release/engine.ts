@@ -646,6 +646,10 @@ class ReleaseRun {
     await this.cluster
       .patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: 0 } })
       .catch(() => undefined)
+    this.state.timings = {
+      failureSeenAt: new Date(this.firstFailure ?? Date.now()).toISOString(),
+      rollbackDoneAt: new Date().toISOString(),
+    }
     await this.transition(final, reason, 'Warning')
     await appendHistory(this.cluster, this.state)
     h.fail(reason)

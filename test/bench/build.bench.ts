@@ -51,7 +51,9 @@ try {
 
   // the manual path, against a dockerd of our own
   const d = join(dir, 'docker')
+  const ctx = join(dir, 'context')
   mkdirSync(d)
+  mkdirSync(ctx)
   const sock = join(d, 'docker.sock')
   dockerd = spawn(
     'dockerd',
@@ -78,11 +80,11 @@ try {
     const t = performance.now()
     await run(
       'go',
-      ['build', '-trimpath', '-ldflags', '-s -w -X main.version=1.2', '-o', join(d, 'app'), '.'],
+      ['build', '-trimpath', '-ldflags', '-s -w -X main.version=1.2', '-o', join(ctx, 'app'), '.'],
       { cwd: src, env: { ...process.env, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'arm64' } },
     )
-    copyFileSync(join(repoRoot, 'templates', 'Dockerfile'), join(d, 'Dockerfile'))
-    await run('docker', ['build', '--platform', 'linux/arm64', '-t', `${repo}:1.2`, d], {
+    copyFileSync(join(repoRoot, 'templates', 'Dockerfile'), join(ctx, 'Dockerfile'))
+    await run('docker', ['build', '--platform', 'linux/arm64', '-t', `${repo}:1.2`, ctx], {
       env: { ...denv, DOCKER_BUILDKIT: '0' },
     })
     await run('docker', ['push', `${repo}:1.2`], { env: denv })

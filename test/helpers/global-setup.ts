@@ -10,4 +10,6 @@ export default function setup(): void {
   if (process.env.EDGECANARY_SKIP_BUILD === '1') return
   const root = join(import.meta.dirname, '..', '..')
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+  // the command manifest spares every CLI start from importing all commands (0.8 s → 0.2 s)
+  spawnSync('npx', ['oclif', 'manifest'], { cwd: root, stdio: 'ignore' })
 }

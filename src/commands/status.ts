@@ -48,6 +48,7 @@ function render(r: StatusReport): string {
       `  analysis  ${r.lastAnalysis.ok ? 'ok' : `failed: ${r.lastAnalysis.reason}`} (${r.lastAnalysis.canaryRequests} canary requests, ${r.lastAnalysis.canaryErrors} errors${r.lastAnalysis.p99Ms !== undefined ? `, p99 ${r.lastAnalysis.p99Ms}ms` : ''})`,
     )
   if (r.reason) lines.push(`  reason    ${r.reason}`)
+  if (r.drift) lines.push(`  drift     ${r.drift}`)
   if (r.advice) lines.push(`  next      ${r.advice}`)
   return lines.join('\n')
 }

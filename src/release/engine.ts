@@ -580,6 +580,7 @@ class ReleaseRun {
     )
     for (;;) {
       this.checkSignal()
+      await this.reportDrift()
       const r = await this.checkRequests()
       if (r === 'promote-step') {
         await this.cluster.patchDeployment(this.ns, this.plan.app, {
@@ -588,6 +589,32 @@ class ReleaseRun {
         return
       }
       await sleep(300, this.deps.signal)
+    }
+  }
+
+  /** Replica counts that differ from the plan's current step: someone scaled by hand. */
+  private async reportDrift(): Promise<void> {
+    const step = this.state.steps[this.state.step]
+    if (!step) return
+    const stable = await this.mustStable()
+    const canary = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    const found: string[] = []
+    if ((canary?.spec.replicas ?? 0) !== step.canary)
+      found.push(
+        `${canaryName(this.plan.app)} scaled to ${canary?.spec.replicas ?? 0} outside edgecanary (step ${this.state.step + 1} expects ${step.canary})`,
+      )
+    if ((stable.spec.replicas ?? 0) !== step.stable)
+      found.push(
+        `${this.plan.app} scaled to ${stable.spec.replicas ?? 0} outside edgecanary (step ${this.state.step + 1} expects ${step.stable})`,
+      )
+    const drift = found.join('; ') || undefined
+    if (drift === this.state.drift) return
+    this.state.drift = drift
+    await this.lock.check()
+    const d = await writeState(this.cluster, this.state)
+    if (drift) {
+      await this.cluster.recordEvent(this.ns, d, 'CanaryDrift', drift, 'Warning')
+      this.deps.progress.note(`drift: ${drift}; the next step or promotion sets the counts again`)
     }
   }
 

@@ -35,6 +35,8 @@ export interface ReleaseState {
   holder?: string
   startedAt: string
   updatedAt: string
+  /** Replica counts changed outside edgecanary (e.g. `kubectl scale` during a pause). */
+  drift?: string
   /** When the engine first saw the failure that rolled back, and when the rollback was complete (ISO). */
   timings?: { failureSeenAt?: string; rollbackDoneAt?: string }
   lastAnalysis?: {

@@ -16,6 +16,7 @@ export interface StatusReport {
   canary: { replicas: number; ready: number; image?: string }
   holder?: string
   reason?: string
+  drift?: string
   lastAnalysis?: ReleaseState['lastAnalysis']
   advice?: string
 }
@@ -57,6 +58,7 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
     },
     holder: alive ? holder : undefined,
     reason: s?.reason,
+    drift: s && !FINAL_PHASES.includes(s.phase) ? s.drift : undefined,
     lastAnalysis: s?.lastAnalysis,
     advice,
   }

@@ -257,6 +257,68 @@ describe('edgecanary release on the sandbox', () => {
     expect(await status()).toMatchObject({ phase: 'Succeeded', version: '3.3' })
   })
 
+  it('kubectl scale drift on the canary during a pause is detected and reported', async () => {
+    const paused = ec(['release', '3.4', ...fast, '--pause'])
+    await waitFor('Paused', async () => ((await status()).phase === 'Paused' ? true : undefined), 60_000, 200)
+    await cluster.patchDeployment(ns, 'kubeapp-canary', { spec: { replicas: 3 } })
+    const st = await waitFor(
+      'drift reported',
+      async () => {
+        const s = (await status()) as { drift?: string }
+        return s.drift ? s : undefined
+      },
+      30_000,
+      200,
+    )
+    expect(st.drift).toContain('kubeapp-canary scaled to 3 outside edgecanary (step 1 expects 1)')
+    expect((await runCli(['status'], { env: sb.env, cwd: work })).stdout).toContain('drift')
+    expect((await ec(['abort'])).status).toBe(0)
+    expect((await paused).status).toBe(1)
+    expect(await status()).toMatchObject({ phase: 'Aborted', ratio: '4:0' })
+  })
+
+  it('API answering 500s and 429s for a while: the release retries and still promotes', async () => {
+    const hook: { phase: string; version: string }[] = []
+    const { createServer } = await import('node:http')
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => {
+        body += c.toString()
+      })
+      req.on('end', () => {
+        hook.push(JSON.parse(body) as { phase: string; version: string })
+        res.end('ok')
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    const port = (server.address() as { port: number }).port
+    const release = ec(['release', '3.5', ...fast, '--notify', `http://127.0.0.1:${port}/hook`])
+    await waitFor(
+      'first step',
+      async () =>
+        (await cluster.getDeployment(ns, 'kubeapp-canary'))?.spec.replicas === 1 ? true : undefined,
+      60_000,
+      100,
+    )
+    expect(
+      (await runCli(['sandbox', 'fault', 'api-error', '--status', '500', '--count', '20'], { env: sb.env }))
+        .status,
+    ).toBe(0)
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(
+      (await runCli(['sandbox', 'fault', 'api-error', '--status', '429', '--seconds', '2'], { env: sb.env }))
+        .status,
+    ).toBe(0)
+    const r = await release
+    server.close()
+    expect(r.status, r.stderr).toBe(0)
+    expect(await stableVersion()).toEqual([{ version: '3.5', count: 40, percent: 100 }])
+    // the generic JSON webhook saw the release from start to promotion
+    expect(hook.every((e) => e.version === '3.5')).toBe(true)
+    expect(hook.map((e) => e.phase)).toContain('Progressing')
+    expect(hook.at(-1)?.phase).toBe('Succeeded')
+  })
+
   it.each([
     [['release', '2.0 beta'], 'not a valid image tag'],
     [['release', '4.0', '--bogus'], 'Nonexistent flag'],

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { Flags } from '@oclif/core'
+import { dockerBuildAndPush, packagedDockerfile } from '../adapters/docker-builder.js'
 import { BaseCommand, configFlag } from '../base-command.js'
 import { type BuildResult, buildAndPush } from '../build/index.js'
 import { loadConfig } from '../config.js'
@@ -44,9 +45,30 @@ export default class Build extends BaseCommand {
       })
     }
     if (flags.builder === 'docker') {
-      throw new UsageError('--builder docker is not available in this build', {
-        hint: 'use the default native builder',
-      })
+      const r = await withProgress(
+        `docker build ${flags.version}`,
+        { json: this.jsonEnabled() },
+        (progress) =>
+          dockerBuildAndPush({
+            source: flags.source ?? config.source,
+            version: flags.version,
+            repo,
+            platform: flags.platform,
+            cacheDir: join(edgecanaryHome(), 'cache'),
+            dockerfile: packagedDockerfile(),
+            progress,
+          }),
+      )
+      this.info(r.image)
+      return {
+        ...r,
+        platforms: [flags.platform],
+        compressedSize: 0,
+        blobsUploaded: 0,
+        blobsSkipped: 0,
+        compiled: 0,
+        cached: 0,
+      }
     }
     const password = flags['password-stdin'] ? await readPasswordStdin() : undefined
     if (flags['password-stdin'] && !flags.username) {

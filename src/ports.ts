@@ -94,9 +94,9 @@ export interface ContainerStatusView {
   state?: {
     waiting?: { reason?: string; message?: string }
     running?: object
-    terminated?: { reason?: string; message?: string; exitCode?: number }
+    terminated?: { reason?: string; message?: string; exitCode?: number; finishedAt?: string }
   }
-  lastState?: { terminated?: { reason?: string; message?: string; exitCode?: number } }
+  lastState?: { terminated?: { reason?: string; message?: string; exitCode?: number; finishedAt?: string } }
 }
 
 export interface Pod {

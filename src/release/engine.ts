@@ -357,7 +357,12 @@ class ReleaseRun {
   private async fastFail(pods: Pod[]): Promise<void> {
     const reason = fastFailReason(pods.map(podView))
     if (reason) {
-      this.sawFailure(Date.now())
+      // the failure began when the first canary container ended, not when the pattern was clear
+      const ended = pods
+        .flatMap((p) => p.status?.containerStatuses ?? [])
+        .map((c) => Date.parse(c.lastState?.terminated?.finishedAt ?? c.state?.terminated?.finishedAt ?? ''))
+        .filter(Number.isFinite)
+      this.sawFailure(ended.length > 0 ? Math.min(...ended) : Date.now())
       throw new Rollback(reason)
     }
   }
@@ -418,7 +423,8 @@ class ReleaseRun {
       const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
       const health = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health')
       const n = health.status >= 500 ? (this.unhealthy.get(pod.metadata.name) ?? 0) + 1 : 0
-      if (n === 1 && health.status !== 503) this.sawFailure(Date.now())
+      // 503 is what a starting app (or the proxy before it listens) answers; other 5xx are failures
+      if (health.status >= 500 && health.status !== 503) this.sawFailure(Date.now())
       this.unhealthy.set(pod.metadata.name, n)
       if (n >= 3 && health.status !== 503) {
         throw new Rollback(

@@ -19,19 +19,10 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
  *   → "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.32.3+k3s1' K3S_TOKEN='T' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh -s -"
  */
 export function serverInstallCommand(src: InstallSource, o: { token: string; tlsSan: string }): string {
-  const env = [
-    ...(src.kind === 'airgap' ? ["INSTALL_K3S_SKIP_DOWNLOAD='true'"] : []),
-    ...(src.version
-      ? [`INSTALL_K3S_VERSION=${q(src.version)}`]
-      : src.channel
-        ? [`INSTALL_K3S_CHANNEL=${q(src.channel)}`]
-        : []),
+  return installCommand(src, [
     `K3S_TOKEN=${q(o.token)}`,
     `INSTALL_K3S_EXEC=${q(`server --tls-san ${o.tlsSan} --write-kubeconfig-mode 600`)}`,
-  ].join(' ')
-  return src.kind === 'airgap'
-    ? `${env} sh ${q(src.script ?? '/tmp/k3s-install.sh')}`
-    : `curl -sfL https://get.k3s.io | ${env} sh -s -`
+  ])
 }
 
 /**
@@ -41,6 +32,11 @@ export function serverInstallCommand(src: InstallSource, o: { token: string; tls
  *   → "curl -sfL https://get.k3s.io | K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='T' sh -s -"
  */
 export function agentInstallCommand(src: InstallSource, o: { token: string; serverUrl: string }): string {
+  return installCommand(src, [`K3S_URL=${q(o.serverUrl)}`, `K3S_TOKEN=${q(o.token)}`])
+}
+
+/** The installer invocation shared by server and agents: source variables first, then the role's. */
+function installCommand(src: InstallSource, roleEnv: string[]): string {
   const env = [
     ...(src.kind === 'airgap' ? ["INSTALL_K3S_SKIP_DOWNLOAD='true'"] : []),
     ...(src.version
@@ -48,8 +44,7 @@ export function agentInstallCommand(src: InstallSource, o: { token: string; serv
       : src.channel
         ? [`INSTALL_K3S_CHANNEL=${q(src.channel)}`]
         : []),
-    `K3S_URL=${q(o.serverUrl)}`,
-    `K3S_TOKEN=${q(o.token)}`,
+    ...roleEnv,
   ].join(' ')
   return src.kind === 'airgap'
     ? `${env} sh ${q(src.script ?? '/tmp/k3s-install.sh')}`

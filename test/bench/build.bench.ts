@@ -3,14 +3,14 @@
 //    (go build + docker build --platform linux/arm64 + docker push, dockerd started here);
 //  - unchanged rebuild: time and blobs uploaded;
 //  - compressed image size of sample-app.
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startRegistry } from '../../src/registry/server.js'
 import { runCli } from '../helpers/cli.js'
-import { waitFor } from '../helpers/ports.js'
+import { startDockerd } from '../helpers/dockerd.js'
 import { repoRoot } from '../helpers/sandbox.js'
 
 const run = promisify(execFile)
@@ -32,7 +32,7 @@ const ec = async (version: string) => {
   }
 }
 
-let dockerd: ChildProcess | undefined
+let dockerd: { socket: string; stop(): Promise<void> } | undefined
 try {
   touch(0)
   await ec('warmup')
@@ -50,31 +50,14 @@ try {
   )
 
   // the manual path, against a dockerd of our own
-  const d = join(dir, 'docker')
   const ctx = join(dir, 'context')
-  mkdirSync(d)
   mkdirSync(ctx)
-  const sock = join(d, 'docker.sock')
-  dockerd = spawn(
-    'dockerd',
-    [
-      '--storage-driver=vfs',
-      '--iptables=false',
-      '--bridge=none',
-      `--data-root=${join(d, 'data')}`,
-      `--exec-root=${join(d, 'exec')}`,
-      `--pidfile=${join(d, 'pid')}`,
-      `--host=unix://${sock}`,
-    ],
-    { stdio: 'ignore' },
-  )
-  const denv = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(d, 'cfg') }
-  await waitFor(
-    'dockerd',
-    async () => ((await run('docker', ['version'], { env: denv }).catch(() => undefined)) ? true : undefined),
-    60_000,
-    250,
-  )
+  dockerd = await startDockerd(dir)
+  const denv = {
+    ...process.env,
+    DOCKER_HOST: `unix://${dockerd.socket}`,
+    DOCKER_CONFIG: join(dir, 'docker-config'),
+  }
   const manual = async (n: number) => {
     touch(n)
     const t = performance.now()
@@ -100,10 +83,7 @@ try {
 } catch (err) {
   console.log(`manual path could not be measured: ${(err as Error).message.split('\n')[0]}`)
 } finally {
-  if (dockerd?.pid) {
-    dockerd.kill('SIGTERM')
-    await new Promise((r) => dockerd?.on('exit', r))
-  }
+  await dockerd?.stop()
   await registry.close()
   rmSync(dir, { recursive: true, force: true })
 }

@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pullImage } from '../../src/registry/pull.js'
 import { type EmbeddedRegistry, startRegistry } from '../../src/registry/server.js'
+import { versionOfPulledApp } from '../helpers/arm64-app.js'
 import { runCli } from '../helpers/cli.js'
 import { startDockerd } from '../helpers/dockerd.js'
-import { freePort, waitFor } from '../helpers/ports.js'
 import { repoRoot } from '../helpers/sandbox.js'
 
 // --builder docker: templates/Dockerfile through the Docker Engine API (dockerode), pushed by
@@ -16,14 +15,12 @@ describe('edgecanary build --builder docker', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ec-dockerb-'))
   let dockerd: { socket: string; stop(): Promise<void> }
   let registry: EmbeddedRegistry
-  let app: ChildProcess | undefined
 
   beforeAll(async () => {
     dockerd = await startDockerd(dir)
     registry = await startRegistry({ dir: join(dir, 'registry') })
   })
   afterAll(async () => {
-    if (app?.exitCode === null) app.kill('SIGKILL')
     await dockerd?.stop()
     await registry?.close()
     rmSync(dir, { recursive: true, force: true })
@@ -62,15 +59,7 @@ describe('edgecanary build --builder docker', () => {
     })
     expect(pulled.platform.architecture).toBe('arm64')
     expect(pulled.config.Entrypoint).toEqual(['/app'])
-    const port = await freePort()
-    app = spawn('qemu-aarch64-static', [join(pulled.rootfs, 'app')], {
-      env: { PORT: String(port) },
-      stdio: 'ignore',
-    })
-    const body = await waitFor('app', async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/version`).catch(() => undefined)
-      return res?.ok ? res.text() : undefined
-    })
+    const body = await versionOfPulledApp(pulled.rootfs)
     expect(body).toBe('2.0\n')
   })
 

@@ -1,17 +1,4 @@
-import { createServer } from 'node:net'
-
-/** A free TCP port on 127.0.0.1 (the OS picks it; released before returning). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../src/net.js'
 
 /** Polls `check` every `everyMs` until it returns a value or `timeoutMs` passes. */
 export async function waitFor<T>(

@@ -12,6 +12,8 @@ export interface Pki {
   token: string
 }
 
+const DAYS = '3650'
+
 function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
 }
@@ -25,106 +27,54 @@ export function ensurePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const f = (n: string) => join(dir, n)
   if (!existsSync(f('ca.crt'))) {
-    const days = '3650'
+    const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
     openssl(
       [
         'req',
         '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
+        ...key,
         '-keyout',
         'ca.key',
         '-out',
         'ca.crt',
         '-days',
-        days,
+        DAYS,
         '-subj',
         '/CN=edgecanary-sandbox-ca',
       ],
       dir,
     )
-    openssl(
-      [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        'server.key',
-        '-out',
-        'server.csr',
-        '-subj',
-        '/CN=edgecanary-sandbox-apiserver',
-      ],
-      dir,
-    )
-    writeFileSync(
-      f('server.ext'),
+    /** A key and a certificate signed by the CA, with the given subject and extensions. */
+    const issue = (name: string, subject: string, extensions: string) => {
+      openssl(['req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir)
+      writeFileSync(f(`${name}.ext`), extensions)
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.crt`,
+          '-days',
+          DAYS,
+          '-extfile',
+          `${name}.ext`,
+        ],
+        dir,
+      )
+    }
+    issue(
+      'server',
+      '/CN=edgecanary-sandbox-apiserver',
       'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:::1\nextendedKeyUsage=serverAuth\n',
     )
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        'server.csr',
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        'server.crt',
-        '-days',
-        days,
-        '-extfile',
-        'server.ext',
-      ],
-      dir,
-    )
-    openssl(
-      [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        'admin.key',
-        '-out',
-        'admin.csr',
-        '-subj',
-        '/O=system:masters/CN=admin',
-      ],
-      dir,
-    )
-    writeFileSync(f('admin.ext'), 'extendedKeyUsage=clientAuth\n')
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        'admin.csr',
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        'admin.crt',
-        '-days',
-        days,
-        '-extfile',
-        'admin.ext',
-      ],
-      dir,
-    )
+    issue('admin', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\n')
     writeFileSync(f('token'), randomBytes(24).toString('hex'), { mode: 0o600 })
   }
   return {

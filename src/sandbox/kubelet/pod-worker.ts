@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { request } from 'node:http'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { join } from 'node:path'
+import { freePort } from '../../net.js'
 import { ImageNotFoundError, type PulledImage, pullImage } from '../../registry/pull.js'
 import { recordEvent } from '../events.js'
 import { RES } from '../resources.js'
@@ -64,18 +65,6 @@ export function podIpFor(uid: string): string {
 export function crashBackoffMs(restarts: number, base: number): number {
   if (restarts <= 1) return 0
   return Math.min(base * 2 ** (restarts - 2), Math.max(base, 300_000 * (base / 10_000)))
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 /** Runs one pod on one node: pulls, starts, probes, restarts, and terminates its containers. */

@@ -26,6 +26,7 @@ const ACCEPT_MANIFESTS = [
 export class RegistryClient {
   private readonly base: string
   private token?: string
+  private tokenScope?: string
   private basic = false
   constructor(private readonly o: RegistryClientOptions) {
     const http = isLoopbackRegistry(o.registry) || o.insecure
@@ -166,13 +167,12 @@ export class RegistryClient {
       this.basic = true
       return true
     }
-    if (this.token) return false
+    // a token is scoped: a pull token answers a push with another 401 naming the wider scope
+    const wanted = ch.scope ?? `repository:${this.o.repository}:${scope === 'push' ? 'pull,push' : 'pull'}`
+    if (this.token && this.tokenScope === wanted) return false
     const url = new URL(ch.realm)
     if (ch.service) url.searchParams.set('service', ch.service)
-    url.searchParams.set(
-      'scope',
-      ch.scope ?? `repository:${this.o.repository}:${scope === 'push' ? 'pull,push' : 'pull'}`,
-    )
+    url.searchParams.set('scope', wanted)
     const headers: Record<string, string> = {}
     if (this.o.credentials) {
       headers.authorization = `Basic ${Buffer.from(`${this.o.credentials.username}:${this.o.credentials.password}`).toString('base64')}`
@@ -181,6 +181,7 @@ export class RegistryClient {
     if (t.status !== 200) return false
     const body = (await t.json()) as { token?: string; access_token?: string }
     this.token = body.token ?? body.access_token
+    this.tokenScope = wanted
     return Boolean(this.token)
   }
 

@@ -88,6 +88,41 @@ describe('edgecanary sandbox up/status/down', () => {
     expect(status.running).toBe(false)
   })
 
+  it('keeps objects across an API restart fault and across down/up', () => {
+    const up = ec('sandbox', 'up', '--nodes', '2', '--json')
+    expect(up.status, up.stderr).toBe(0)
+    pid = (JSON.parse(up.stdout) as { pid: number }).pid
+    execFileSync('kubectl', ['apply', '-f', '-'], {
+      env,
+      encoding: 'utf8',
+      input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept, namespace: default}\ndata: {k: v}\n',
+    })
+    expect(ec('sandbox', 'fault', 'api-restart').status).toBe(0)
+    let after = ''
+    for (let i = 0; i < 50 && !after; i++) {
+      try {
+        after = execFileSync('kubectl', ['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'], {
+          env,
+          encoding: 'utf8',
+        })
+      } catch {
+        execFileSync('sleep', ['0.1'])
+      }
+    }
+    expect(after).toBe('v')
+    expect(ec('sandbox', 'down').status).toBe(0)
+    const again = ec('sandbox', 'up', '--nodes', '2', '--json')
+    expect(again.status, again.stderr).toBe(0)
+    pid = (JSON.parse(again.stdout) as { pid: number }).pid
+    expect(
+      execFileSync('kubectl', ['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'], {
+        env,
+        encoding: 'utf8',
+      }),
+    ).toBe('v')
+    expect(ec('sandbox', 'down').status).toBe(0)
+  })
+
   it('keeps its ports across down and up', () => {
     const first = JSON.parse(readFileSync(join(home, 'sandbox', 'state.json'), 'utf8')) as { apiPort: number }
     const r = ec('sandbox', 'up', '--nodes', '2', '--json')

@@ -182,6 +182,8 @@ export interface Cluster {
     type?: 'Normal' | 'Warning',
   ): Promise<void>
   nodeArchitectures(): Promise<string[]>
+  /** Names of the Deployments that HorizontalPodAutoscalers in `ns` scale (empty when the API has none). */
+  autoscaledDeployments(ns: string): Promise<{ hpa: string; deployment: string }[]>
 }
 
 // ── remote shell (src/bootstrap, src/adapters/ssh-*.ts) ──────────────────────────────────

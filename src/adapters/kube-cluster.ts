@@ -314,6 +314,19 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         }),
       )
     },
+    async autoscaledDeployments(n) {
+      const list = await orUndefined(
+        call<{
+          items: {
+            metadata: { name: string }
+            spec?: { scaleTargetRef?: { kind?: string; name?: string } }
+          }[]
+        }>('GET', `/apis/autoscaling/v2/namespaces/${encodeURIComponent(n)}/horizontalpodautoscalers`),
+      )
+      return (list?.items ?? [])
+        .filter((h) => h.spec?.scaleTargetRef?.kind === 'Deployment' && h.spec.scaleTargetRef.name)
+        .map((h) => ({ hpa: h.metadata.name, deployment: h.spec?.scaleTargetRef?.name ?? '' }))
+    },
     async nodeArchitectures() {
       const nodes = await call<{ items: { metadata: { labels?: Record<string, string> } }[] }>(
         'GET',

@@ -151,7 +151,13 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
             })
             image = b.image
           }
-          if (!flags['skip-preflight']) await preflight(ctx.cluster, { image, insecure: cfg.insecure })
+          if (!flags['skip-preflight'])
+            await preflight(ctx.cluster, {
+              image,
+              insecure: cfg.insecure,
+              namespace: ctx.namespace,
+              app: cfg.app,
+            })
           const r = await runRelease(
             { cluster: ctx.cluster, progress, signal: ac.signal },
             {

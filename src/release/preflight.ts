@@ -5,13 +5,25 @@ import { RegistryClient } from '../registry/client.js'
 import { parseImageRef } from '../registry/reference.js'
 
 /**
- * Checks before anything changes: the image exists in its registry (a manifest HEAD/GET) and
+ * Checks before anything changes: no HorizontalPodAutoscaler scales the app, the image exists in its registry (a manifest HEAD/GET) and
  * has a platform for every node architecture in the cluster. Failures are exit 2.
  */
 export async function preflight(
   cluster: Cluster,
-  o: { image: string; insecure?: boolean },
+  o: { image: string; insecure?: boolean; namespace: string; app: string },
 ): Promise<{ platforms: string[]; nodeArchs: string[] }> {
+  // an autoscaler would fight the replica counts that make the traffic split
+  const fights = (await cluster.autoscaledDeployments(o.namespace)).filter(
+    (h) => h.deployment === o.app || h.deployment === `${o.app}-canary`,
+  )
+  if (fights.length > 0) {
+    throw new UsageError(
+      `HorizontalPodAutoscaler ${fights[0].hpa} scales Deployment ${fights[0].deployment}; it would fight the canary's replica ratio`,
+      {
+        hint: `remove or suspend it for the release (kubectl delete hpa ${fights[0].hpa} -n ${o.namespace})`,
+      },
+    )
+  }
   const ref = parseImageRef(o.image)
   const client = new RegistryClient({
     registry: ref.registry,

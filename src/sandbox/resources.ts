@@ -33,6 +33,17 @@ export const RES = {
   deployments: r('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status', 'scale'], ['all']),
   replicasets: r('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status', 'scale'], ['all']),
   leases: r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
+  // stored and served (so tools can see them); the sandbox runs no autoscaler
+  horizontalpodautoscalers: r(
+    'autoscaling',
+    'v2',
+    'horizontalpodautoscalers',
+    'HorizontalPodAutoscaler',
+    true,
+    ['hpa'],
+    ['status'],
+    ['all'],
+  ),
 } satisfies Record<string, ResourceInfo>
 
 export const ALL_RESOURCES: ResourceInfo[] = Object.values(RES)

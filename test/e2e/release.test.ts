@@ -188,6 +188,34 @@ describe('edgecanary release on the sandbox', () => {
     expect(after?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion)
   })
 
+  it('refuses to release while a HorizontalPodAutoscaler scales the app (exit 2, nothing changed)', async () => {
+    const { execFile } = await import('node:child_process')
+    const kubectl = (args: string[], input?: string) =>
+      new Promise<void>((resolve, reject) => {
+        const p = execFile('kubectl', args, { env: sb.env }, (err) => (err ? reject(err) : resolve()))
+        p.stdin?.end(input ?? '')
+      })
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: kubeapp, namespace: production}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: kubeapp}
+  minReplicas: 2
+  maxReplicas: 6
+`,
+    )
+    const before = await cluster.getDeployment(ns, 'kubeapp')
+    const r = await ec(['release', '2.9', ...fast])
+    await kubectl(['delete', 'hpa', 'kubeapp', '-n', ns])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('HorizontalPodAutoscaler kubeapp scales Deployment kubeapp')
+    expect((await cluster.getDeployment(ns, 'kubeapp'))?.metadata.resourceVersion).toBe(
+      before?.metadata.resourceVersion,
+    )
+  })
+
   it('a /version that differs from the requested version is stopped at the gate', async () => {
     const image = await pushSampleApp(sb, '2.7')
     const r = await ec(['release', '2.8', '--image', image, ...fast])

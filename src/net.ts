@@ -12,3 +12,22 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+/**
+ * The address a client on this host uses for a server bound to `bind`: the bind address
+ * itself, except that an unspecified one (all interfaces) is reached over loopback.
+ *
+ *   reachableAddress('10.0.0.2') → '10.0.0.2'
+ *   reachableAddress('0.0.0.0')  → '127.0.0.1'
+ *   reachableAddress('::')       → '::1'
+ */
+export function reachableAddress(bind: string): string {
+  if (bind === '0.0.0.0') return '127.0.0.1'
+  if (bind === '::') return '::1'
+  return bind
+}
+
+/** `::1` → `[::1]`, `10.0.0.2` → `10.0.0.2`: a host as it appears in a URL. */
+export function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { parse } from 'yaml'
+import { isAlive, livePid, sleep, spawnDetached, stopPid } from '../daemon.js'
 import { UsageError } from '../errors.js'
 import { SANDBOX_CONTEXT } from './kubeconfig-fragment.js'
 import type { SandboxPaths, SandboxState } from './paths.js'
@@ -17,20 +17,10 @@ export function assertSupportedPlatform(platform: string = process.platform): vo
 
 /** PID of a live sandbox server, or undefined. A stale pid file (process gone) counts as none. */
 export function runningPid(paths: SandboxPaths): number | undefined {
-  if (!existsSync(paths.pidFile)) return undefined
-  const pid = Number(readFileSync(paths.pidFile, 'utf8').trim())
-  if (!Number.isInteger(pid) || pid <= 0) return undefined
-  return isAlive(pid) ? pid : undefined
+  return livePid(paths.pidFile)
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+export { isAlive }
 
 export function readState(paths: SandboxPaths): SandboxState | undefined {
   if (!existsSync(paths.stateFile)) return undefined
@@ -54,22 +44,11 @@ export async function startBackground(opts: {
 }): Promise<SandboxState> {
   const { paths } = opts
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
-  const log = openSync(paths.logFile, 'a', 0o600)
-  const child = spawn(process.execPath, [opts.entry, ...opts.args], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: opts.env,
-  })
-  closeSync(log)
+  const child = spawnDetached({ entry: opts.entry, args: opts.args, env: opts.env, logFile: paths.logFile })
   const pid = child.pid
-  if (pid === undefined) throw new Error('could not start the sandbox process')
-  let exited: number | null | undefined
-  child.on('exit', (code) => {
-    exited = code
-  })
-  child.unref()
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
   while (Date.now() < deadline) {
+    const exited = child.exitCode()
     if (exited !== undefined) {
       throw new UsageError(`the sandbox exited during start-up (code ${exited}): ${lastLogLine(paths)}`, {
         hint: `see ${paths.logFile}`,
@@ -87,18 +66,7 @@ export async function startBackground(opts: {
 
 /** Stops the sandbox by PID: SIGTERM (pods get SIGTERM and their grace), SIGKILL after `timeoutMs`. */
 export async function stopByPid(paths: SandboxPaths, timeoutMs = 45_000): Promise<boolean> {
-  const pid = runningPid(paths)
-  if (pid === undefined) {
-    rmSync(paths.pidFile, { force: true })
-    return false
-  }
-  process.kill(pid, 'SIGTERM')
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline && isAlive(pid)) await sleep(100)
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL')
-  for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100)
-  rmSync(paths.pidFile, { force: true })
-  return true
+  return stopPid(paths.pidFile, timeoutMs)
 }
 
 /** The sandbox's own kubeconfig (written by the server, mode 0600). */
@@ -193,10 +161,6 @@ function lastLogLine(paths: SandboxPaths): string {
   if (!existsSync(paths.logFile)) return 'no log'
   const lines = readFileSync(paths.logFile, 'utf8').trim().split('\n')
   return lines.slice(-1)[0] ?? ''
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 export { SANDBOX_CONTEXT }

@@ -25,6 +25,8 @@ export function sandboxPaths(home: string) {
     images: join(dir, 'images'),
     nodes: join(dir, 'nodes'),
     servicePorts: join(dir, 'service-ports.json'),
+    /** Nodes that joined through the join endpoint; their kubelets come back on the next `up`. */
+    joinedNodes: join(dir, 'joined-nodes.json'),
   }
 }
 
@@ -35,8 +37,11 @@ export interface SandboxState {
   pid: number
   apiUrl: string
   apiPort: number
+  /** Address the API server and the service proxy bind to (absent: 127.0.0.1). */
+  address?: string
   registry: string
   registryPort: number
+  /** pi-1 … pi-N, then the nodes that joined. */
   nodes: string[]
   arch: string
   startedAt: string

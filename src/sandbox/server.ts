@@ -1,9 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { startRegistry } from '../registry/server.js'
-import { startApiServer } from './apiserver/index.js'
+import { ApiStatusError } from './api-errors.js'
+import { type JoinControl, startApiServer } from './apiserver/index.js'
 import { startControllers } from './controllers/index.js'
-import { sandboxKubeconfig } from './kubeconfig-fragment.js'
+import { k3sKubeconfig, sandboxKubeconfig } from './kubeconfig-fragment.js'
 import { createPodRuntime, type Kubelet, startKubelet } from './kubelet/index.js'
+import {
+  type JoinedNode,
+  joinDecision,
+  type NodeSpec,
+  readJoinedNodes,
+  writeJoinedNodes,
+} from './node-join.js'
 import type { SandboxPaths, SandboxState } from './paths.js'
 import { RES } from './resources.js'
 import { startServiceProxy } from './service-proxy.js'
@@ -18,6 +27,16 @@ export interface SandboxOptions {
   backoffBaseMs?: number
   /** How long a NotReady node keeps its pods before they are evicted. */
   nodeGraceMs?: number
+  /** Address for the API server and the service proxy (default 127.0.0.1); pods stay on loopback. */
+  address?: string
+  /** API server port; default: the one saved in state.json, else a free one. */
+  apiPort?: number
+  /** Extra IP/DNS names in the API server certificate (the address is always there). */
+  tlsSans?: string[]
+  /** Token that lets nodes join (`POST /admin/join`); without it joining is off. */
+  joinToken?: string
+  /** Also write a k3s-style kubeconfig (client certificate, server 127.0.0.1) here, mode 0600. */
+  writeKubeconfig?: string
 }
 
 export interface RunningSandbox {
@@ -35,8 +54,9 @@ interface SavedPorts {
 
 /**
  * Starts the whole sandbox in this process: registry, object store, controllers, one kubelet
- * per node (`pi-1`…`pi-N`), the service proxy and the HTTPS API server. Ports are chosen once
- * and kept in `state.json`, so `down`/`up` keeps kubeconfigs and Service URLs valid.
+ * per node (`pi-1`…`pi-N`, then every node that joined earlier), the service proxy and the
+ * HTTPS API server. Ports are chosen once and kept in `state.json`, so `down`/`up` keeps
+ * kubeconfigs and Service URLs valid.
  */
 export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> {
   const { paths } = opts
@@ -53,20 +73,65 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
   const registryHost = `127.0.0.1:${registry.port}`
   seedClusterObjects(store, registryHost)
 
-  const nodeNames = Array.from({ length: opts.nodes }, (_, i) => `pi-${i + 1}`)
-  const kubelets: Kubelet[] = nodeNames.map((nodeName) =>
-    startKubelet({
-      store,
-      nodeName,
-      arch: opts.arch,
-      workDir: `${paths.nodes}/${nodeName}`,
-      imageCacheDir: paths.images,
-      insecureRegistries: true,
-      backoffBaseMs: opts.backoffBaseMs,
-    }),
-  )
+  const address = opts.address ?? '127.0.0.1'
+  const nodes: NodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({
+    name: `pi-${i + 1}`,
+    arch: opts.arch,
+  }))
+  const joined: JoinedNode[] = []
+  for (const n of readJoinedNodes(paths.joinedNodes)) {
+    const d = joinDecision(nodes, n)
+    if (d === 'conflict')
+      process.stderr.write(`joined node ${n.name} (${n.arch}) clashes with a built-in node; left out\n`)
+    if (d !== 'start') continue
+    nodes.push({ name: n.name, arch: n.arch })
+    joined.push(n)
+  }
+  // the kubelets array grows when nodes join; the pod runtime and the faults read it live
+  const kubelets: Kubelet[] = []
+  const addKubelet = (n: NodeSpec) =>
+    kubelets.push(
+      startKubelet({
+        store,
+        nodeName: n.name,
+        arch: n.arch,
+        workDir: `${paths.nodes}/${n.name}`,
+        imageCacheDir: paths.images,
+        insecureRegistries: true,
+        backoffBaseMs: opts.backoffBaseMs,
+      }),
+    )
+  for (const n of nodes) addKubelet(n)
   const controllers = startControllers(store, { nodeGraceMs: opts.nodeGraceMs })
-  const proxy = startServiceProxy({ store, host: '127.0.0.1', portStateFile: paths.servicePorts })
+  const proxy = startServiceProxy({ store, host: address, portStateFile: paths.servicePorts })
+
+  const join: JoinControl | undefined = opts.joinToken
+    ? {
+        token: opts.joinToken,
+        register: async (node) => {
+          const d = joinDecision(nodes, node)
+          if (d === 'conflict') {
+            const arch = nodes.find((n) => n.name === node.name)?.arch
+            throw conflictingNode(node, arch ?? '')
+          }
+          if (d === 'exists') return { created: false }
+          nodes.push(node)
+          joined.push({ ...node, joinedAt: new Date().toISOString() })
+          writeJoinedNodes(paths.joinedNodes, joined)
+          addKubelet(node)
+          writeState()
+          process.stderr.write(`node ${node.name} (${node.arch}) joined\n`)
+          return { created: true }
+        },
+      }
+    : undefined
+  const apiOptions = {
+    store,
+    dataDir: paths.pki,
+    host: address,
+    tlsSans: opts.tlsSans,
+    join,
+  }
 
   let registryDown = false
   const faults: FaultControl = {
@@ -87,35 +152,26 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
     // Closes the API server and starts it again on the same port with the same state.
     restartApi: async () => {
       await api.close()
-      api = await startApiServer({
-        store,
-        pods,
-        faults,
-        dataDir: paths.pki,
-        host: '127.0.0.1',
-        port: api.port,
-      })
+      api = await startApiServer({ ...apiOptions, pods, faults, port: api.port })
     },
   }
   const pods = createPodRuntime(kubelets)
-  let api = await startApiServer({
-    store,
-    pods,
-    faults,
-    dataDir: paths.pki,
-    host: '127.0.0.1',
-    port: saved.apiPort ?? 0,
-  })
+  let api = await startApiServer({ ...apiOptions, pods, faults, port: opts.apiPort ?? saved.apiPort ?? 0 })
 
   const state: SandboxState = {
     pid: process.pid,
     apiUrl: api.url,
     apiPort: api.port,
+    ...(opts.address ? { address } : {}),
     registry: registryHost,
     registryPort: registry.port,
-    nodes: nodeNames,
+    nodes: nodes.map((n) => n.name),
     arch: opts.arch,
     startedAt: new Date().toISOString(),
+  }
+  function writeState(): void {
+    state.nodes = nodes.map((n) => n.name)
+    writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 })
   }
   writeFileSync(
     `${paths.dir}/kubeconfig.yaml`,
@@ -124,7 +180,18 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
       mode: 0o600,
     },
   )
-  writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 })
+  if (opts.writeKubeconfig) {
+    writePrivate(
+      opts.writeKubeconfig,
+      k3sKubeconfig({
+        apiPort: api.port,
+        caPem: api.caPem,
+        clientCertPem: api.clientCertPem,
+        clientKeyPem: api.clientKeyPem,
+      }),
+    )
+  }
+  writeState()
 
   const persist = setInterval(() => store.save(paths.storeFile), 2000)
   persist.unref()
@@ -143,6 +210,26 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
       store.save(paths.storeFile)
     },
   }
+}
+
+/** Writes `text` to `file` with mode 0600, also when the file existed with a wider mode. */
+function writePrivate(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, text, { mode: 0o600 })
+  chmodSync(file, 0o600)
+}
+
+function conflictingNode(node: NodeSpec, arch: string): ApiStatusError {
+  return new ApiStatusError({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `node "${node.name}" already joined with arch ${arch}, not ${node.arch}`,
+    reason: 'AlreadyExists',
+    details: { name: node.name, kind: 'nodes' },
+    code: 409,
+  })
 }
 
 function kubeletNamed(kubelets: Kubelet[], name: string): Kubelet {

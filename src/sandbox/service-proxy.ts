@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { reachableAddress } from '../net.js'
 import { RES } from './resources.js'
 import type { KObject, ObjectStore, Watch } from './types.js'
 
@@ -36,16 +37,17 @@ export function readyBackends(ep: KObject | undefined, portName: string | undefi
 }
 
 /**
- * Publishes `LoadBalancer` and `NodePort` Services on 127.0.0.1: one listener per Service
- * port (the nodePort when free, else a free port, remembered across restarts), address and
- * port written to `status.loadBalancer.ingress` and `spec.ports[].nodePort`. A connection
- * with no Ready endpoint is reset at once.
+ * Publishes `LoadBalancer` and `NodePort` Services on `host` (default 127.0.0.1): one listener
+ * per Service port (the nodePort when free, else a free port, remembered across restarts),
+ * address and port written to `status.loadBalancer.ingress` and `spec.ports[].nodePort`. A
+ * connection with no Ready endpoint is reset at once.
  */
 export function startServiceProxy(opts: { store: ObjectStore; host?: string; portStateFile?: string }): {
   stop(): Promise<void>
 } {
   const { store } = opts
   const host = opts.host ?? '127.0.0.1'
+  const ingressIp = reachableAddress(host)
   const saved: Record<string, number> =
     opts.portStateFile && existsSync(opts.portStateFile)
       ? JSON.parse(readFileSync(opts.portStateFile, 'utf8'))
@@ -147,7 +149,7 @@ export function startServiceProxy(opts: { store: ObjectStore; host?: string; por
           loadBalancer: {
             ingress: [
               {
-                ip: host,
+                ip: ingressIp,
                 ipMode: 'VIP',
                 ports: assigned.map((port, i) => ({
                   port,

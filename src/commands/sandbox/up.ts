@@ -1,6 +1,7 @@
-import { join } from 'node:path'
+import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand, type BaseFlags } from '../../base-command.js'
 import { UsageError } from '../../errors.js'
 import { mergeSandboxContext } from '../../sandbox/kubeconfig-merge.js'
 import {
@@ -10,6 +11,7 @@ import {
   startBackground,
   writePid,
 } from '../../sandbox/lifecycle.js'
+import { readJoinToken } from '../../sandbox/node-join.js'
 import { edgecanaryHome, type SandboxState, sandboxPaths } from '../../sandbox/paths.js'
 import { runSandbox } from '../../sandbox/server.js'
 
@@ -20,12 +22,14 @@ export default class SandboxUp extends BaseCommand {
     '<%= config.bin %> sandbox up',
     '<%= config.bin %> sandbox up --nodes 2 --arch arm64',
     'EDGECANARY_HOME=/tmp/ec <%= config.bin %> sandbox up --json',
+    '# as a k3s server that nodes join later (what the stand-in k3s installer runs)',
+    '<%= config.bin %> sandbox up --foreground --nodes 0 --address 10.0.0.2 --api-port 6443 --join-token-file /etc/ec/token --write-kubeconfig /etc/rancher/k3s/k3s.yaml',
   ]
   static override flags = {
     nodes: Flags.integer({
-      description: 'number of virtual nodes (pi-1 … pi-N)',
+      description: 'number of virtual nodes (pi-1 … pi-N); 0 starts a server that nodes join later',
       default: 4,
-      min: 1,
+      min: 0,
       max: 16,
     }),
     arch: Flags.string({
@@ -49,11 +53,42 @@ export default class SandboxUp extends BaseCommand {
       default: 5_000,
       hidden: true,
     }),
+    address: Flags.string({
+      description:
+        'IP address the API server and LoadBalancer/NodePort Services bind to and report in status.loadBalancer (pods stay on loopback); it is added to the API certificate',
+      default: '127.0.0.1',
+      hidden: true,
+    }),
+    'api-port': Flags.integer({
+      description: 'API server port, as k3s uses 6443 (default: the port of the last run, else a free one)',
+      min: 1,
+      max: 65_535,
+      hidden: true,
+    }),
+    'tls-san': Flags.string({
+      description: 'extra IP address or DNS name for the API certificate, as k3s --tls-san (repeatable)',
+      multiple: true,
+      hidden: true,
+    }),
+    'join-token-file': Flags.string({
+      description:
+        'file holding a join token (like K3S_TOKEN): `POST /admin/join` with `Authorization: Bearer <token>` and {"name","arch"} adds a node; the token grants nothing else',
+      hidden: true,
+    }),
+    'write-kubeconfig': Flags.string({
+      description:
+        'also write a kubeconfig as k3s writes /etc/rancher/k3s/k3s.yaml (context "default", server https://127.0.0.1:<port>, admin client certificate; mode 0600)',
+      hidden: true,
+    }),
   }
 
   async run(): Promise<SandboxState & { context: string; kubeconfig: string; alreadyRunning: boolean }> {
     const { flags } = await this.parse(SandboxUp)
     assertSupportedPlatform()
+    if (!isIP(flags.address))
+      throw new UsageError(`--address ${flags.address} is not an IP address`, {
+        hint: 'pass the IP the server should listen on, e.g. --address 192.168.1.10',
+      })
     const paths = sandboxPaths(edgecanaryHome())
     const pid = runningPid(paths)
     if (flags.foreground) {
@@ -80,6 +115,7 @@ export default class SandboxUp extends BaseCommand {
           `--arch=${flags.arch}`,
           `--backoff-base=${flags['backoff-base']}`,
           `--node-grace=${flags['node-grace']}`,
+          ...serverArgs(flags),
         ],
         env: process.env,
       })
@@ -92,16 +128,18 @@ export default class SandboxUp extends BaseCommand {
     return { ...state, context: 'edgecanary-sandbox', kubeconfig, alreadyRunning }
   }
 
-  private async foreground(
-    paths: ReturnType<typeof sandboxPaths>,
-    flags: { nodes: number; arch: string; 'backoff-base': number; 'node-grace': number },
-  ): Promise<void> {
+  private async foreground(paths: ReturnType<typeof sandboxPaths>, flags: UpFlags): Promise<void> {
     const sandbox = await runSandbox({
       paths,
       nodes: flags.nodes,
       arch: flags.arch,
       backoffBaseMs: flags['backoff-base'],
       nodeGraceMs: flags['node-grace'],
+      address: flags.address === '127.0.0.1' ? undefined : flags.address,
+      apiPort: flags['api-port'],
+      tlsSans: flags['tls-san'],
+      joinToken: flags['join-token-file'] ? readJoinToken(flags['join-token-file']) : undefined,
+      writeKubeconfig: flags['write-kubeconfig'],
     })
     writePid(paths, process.pid)
     process.stderr.write(`sandbox ready: ${sandbox.state.apiUrl} registry ${sandbox.state.registry}\n`)
@@ -127,4 +165,17 @@ export default class SandboxUp extends BaseCommand {
       })
     })
   }
+}
+
+type UpFlags = BaseFlags<typeof SandboxUp>
+
+/** The server flags, passed on to the background process (paths made absolute: it may run elsewhere). */
+function serverArgs(flags: UpFlags): string[] {
+  return [
+    ...(flags.address === '127.0.0.1' ? [] : [`--address=${flags.address}`]),
+    ...(flags['api-port'] === undefined ? [] : [`--api-port=${flags['api-port']}`]),
+    ...(flags['tls-san'] ?? []).map((san) => `--tls-san=${san}`),
+    ...(flags['join-token-file'] ? [`--join-token-file=${resolve(flags['join-token-file'])}`] : []),
+    ...(flags['write-kubeconfig'] ? [`--write-kubeconfig=${resolve(flags['write-kubeconfig'])}`] : []),
+  ]
 }

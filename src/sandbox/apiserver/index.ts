@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { parse as parseYaml } from 'yaml'
+import { hostForUrl, reachableAddress } from '../../net.js'
 import {
   ApiStatusError,
   badRequest,
@@ -14,6 +15,7 @@ import {
   unauthorized,
   unsupportedMediaType,
 } from '../api-errors.js'
+import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../node-join.js'
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
 import {
@@ -47,11 +49,18 @@ interface Route {
   rest?: string
 }
 
+/** Lets nodes join with a token of their own (see node-join.ts for the endpoint). */
+export interface JoinControl {
+  token: string
+  /** Starts a kubelet for the node; `created` is false when it was already there. */
+  register(node: NodeSpec): Promise<{ created: boolean }>
+}
+
 /**
- * Starts the sandbox's Kubernetes API over HTTPS on loopback: bearer token or client
- * certificate, discovery, REST for every resource in RES, watch, patches, subresources
- * (status, scale, log, proxy), `Status` errors, Table output for kubectl, and an admin
- * endpoint for faults.
+ * Starts the sandbox's Kubernetes API over HTTPS (loopback unless `host` says otherwise):
+ * bearer token or client certificate (mTLS against the sandbox CA), discovery, REST for every
+ * resource in RES, watch, patches, subresources (status, scale, log, proxy), `Status` errors,
+ * Table output for kubectl, an admin endpoint for faults, and the node join endpoint.
  */
 export async function startApiServer(opts: {
   store: ObjectStore
@@ -60,8 +69,12 @@ export async function startApiServer(opts: {
   dataDir: string
   host?: string
   port?: number
+  /** Extra IP/DNS names for the server certificate (the bind host is added when it names one). */
+  tlsSans?: string[]
+  join?: JoinControl
 }): Promise<ApiServer> {
-  const pki = ensurePki(opts.dataDir)
+  const host = opts.host ?? '127.0.0.1'
+  const pki = ensurePki(opts.dataDir, [host, ...(opts.tlsSans ?? [])])
   const store = opts.store
   let failCount = 0
   let failUntil = 0
@@ -81,9 +94,9 @@ export async function startApiServer(opts: {
     },
   )
 
+  /** The admin token, or a client certificate the sandbox CA signed (k3s kubeconfigs use those). */
   function authorized(req: IncomingMessage): boolean {
-    const auth = req.headers.authorization
-    if (auth === `Bearer ${pki.token}`) return true
+    if (bearerMatches(req.headers.authorization, pki.token)) return true
     return (req.socket as TLSSocket).authorized === true
   }
 
@@ -94,6 +107,8 @@ export async function startApiServer(opts: {
       res.writeHead(200, { 'content-type': 'text/plain' })
       return void res.end('ok')
     }
+    // before the general check: the join token is good for this path only, and no other
+    if (path === JOIN_PATH) return joinNode(req, res)
     if (!authorized(req)) throw unauthorized()
     if (path.startsWith('/admin/')) return admin(req, res, path)
     if (failCount > 0 || Date.now() < failUntil) {
@@ -411,6 +426,17 @@ export async function startApiServer(opts: {
     return sendJson(res, 404, { message: `unknown admin path ${path}` })
   }
 
+  async function joinNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const join = opts.join
+    if (!join) throw notFoundPath(JOIN_PATH)
+    if (!bearerMatches(req.headers.authorization, join.token) && !authorized(req)) throw unauthorized()
+    if (req.method !== 'POST') throw methodNotAllowed(`${req.method} is not allowed on ${JOIN_PATH}`)
+    const node = parseJoinRequest(await readJson(req))
+    if ('error' in node) throw badRequest(node.error)
+    const { created } = await join.register(node)
+    return sendJson(res, created ? 201 : 200, { ...node, created })
+  }
+
   function failRequests(o: { status: 500 | 429; count?: number; seconds?: number }): void {
     failStatus = o.status
     failCount = o.count ?? 0
@@ -420,11 +446,11 @@ export async function startApiServer(opts: {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
+    server.listen(opts.port ?? 0, host, () => resolve())
   })
   const port = (server.address() as AddressInfo).port
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `https://${hostForUrl(reachableAddress(host))}:${port}`,
     port,
     caPem: pki.caPem,
     token: pki.token,

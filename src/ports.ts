@@ -16,6 +16,11 @@ export interface Progress {
   step(title: string): StepHandle
   /** A one-line note under the current step. */
   note(line: string): void
+  /**
+   * A keyed line that is updated in place, one per parallel worker (a host of a bootstrap):
+   * `lane('pi@10.0.0.11', 'installing k3s agent')`. Optional: plain lines print each change.
+   */
+  lane?(key: string, text: string): void
 }
 
 export interface StepHandle {
@@ -137,6 +142,12 @@ export interface Service {
 }
 
 /** What the release engine, init and verify need from a Kubernetes cluster, in their words. */
+export interface NodeSummary {
+  name: string
+  ready: boolean
+  arch?: string
+}
+
 export interface Cluster {
   /** A short description of where this talks to: `context edgecanary-sandbox (https://127.0.0.1:6443)`. */
   readonly where: string
@@ -182,6 +193,8 @@ export interface Cluster {
     type?: 'Normal' | 'Warning',
   ): Promise<void>
   nodeArchitectures(): Promise<string[]>
+  /** Every Node with its Ready condition and `kubernetes.io/arch` label. */
+  nodes(): Promise<NodeSummary[]>
   /** Names of the Deployments that HorizontalPodAutoscalers in `ns` scale (empty when the API has none). */
   autoscaledDeployments(ns: string): Promise<{ hpa: string; deployment: string }[]>
 }
@@ -201,5 +214,7 @@ export interface RemoteShell {
   run(cmd: string, opts?: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer }): Promise<RunResult>
   /** Writes a file with a mode (through sudo when asked). */
   upload(content: Buffer, remotePath: string, mode: number, opts?: { sudo?: boolean }): Promise<void>
+  /** This machine's address as the host sees it (the laptop's LAN address), when known. */
+  readonly localAddress?: string
   close(): void
 }

@@ -21,6 +21,7 @@ export function lineProgress(
       }
     },
     note: (line) => stream.write(`${stamp()}   ${line}\n`),
+    lane: (key, text) => stream.write(`${stamp()}   ${key}: ${text}\n`),
   }
 }
 
@@ -43,8 +44,15 @@ export async function withProgress<T>(
         title,
         task: async (_ctx, task) => {
           const lines: string[] = []
+          const lanes = new Map<string, string>()
+          let now: string | undefined
           const show = (current?: string) => {
-            task.output = [...lines, ...(current ? [`… ${current}`] : [])].join('\n')
+            now = current
+            task.output = [
+              ...lines,
+              ...[...lanes].map(([k, v]) => `  ${k.padEnd(24)} ${v}`),
+              ...(current ? [`… ${current}`] : []),
+            ].join('\n')
           }
           result = await work({
             step(stepTitle) {
@@ -63,7 +71,11 @@ export async function withProgress<T>(
             },
             note: (line) => {
               lines.push(`  ${line}`)
-              show()
+              show(now)
+            },
+            lane: (key, text) => {
+              lanes.set(key, text)
+              show(now)
             },
           })
         },

@@ -334,6 +334,19 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
       )
       return [...new Set(nodes.items.map((n) => n.metadata.labels?.['kubernetes.io/arch'] ?? 'unknown'))]
     },
+    async nodes() {
+      const nodes = await call<{
+        items: {
+          metadata: { name: string; labels?: Record<string, string> }
+          status?: { conditions?: { type: string; status: string }[] }
+        }[]
+      }>('GET', '/api/v1/nodes')
+      return nodes.items.map((n) => ({
+        name: n.metadata.name,
+        ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        arch: n.metadata.labels?.['kubernetes.io/arch'],
+      }))
+    },
   }
   return self
 }

@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { connect as tcpConnect } from 'node:net'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Client, type ConnectConfig } from 'ssh2'
@@ -64,6 +65,31 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
       return true
     },
   }
+  // Our own TCP socket, so the laptop's address as the host sees it (its LAN address) is known.
+  const sock = tcpConnect({ host: o.host, port })
+  const localAddress = await new Promise<string | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(
+        new UnreachableError(`${o.user}@${name} is unreachable over SSH: connect timed out`, {
+          hint: 'check the address, that sshd runs, and the network',
+        }),
+      )
+    }, o.timeoutMs ?? 10_000)
+    sock.once('connect', () => {
+      clearTimeout(timer)
+      resolve(sock.localAddress)
+    })
+    sock.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      reject(
+        new UnreachableError(`${o.user}@${name} is unreachable over SSH: ${err.code ?? err.message}`, {
+          hint: 'check the address, that sshd runs, and the network',
+        }),
+      )
+    })
+  })
+  config.sock = sock
   const client = new Client()
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve())
@@ -122,6 +148,7 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
 
   return {
     host: name,
+    localAddress,
     run,
     async upload(content, remotePath, mode, opts = {}) {
       const tmp = `/tmp/.edgecanary-${Date.now()}-${Math.random().toString(36).slice(2)}`

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { agentInstallCommand, fixCmdline, redact, registriesYaml, serverInstallCommand } from './plan.js'
+import {
+  agentInstallCommand,
+  fixCmdline,
+  planBootstrap,
+  redact,
+  registriesYaml,
+  serverInstallCommand,
+} from './plan.js'
 import { archOf, type HostFacts, judgeHosts } from './preflight.js'
 
 describe('k3s install commands (exact match)', () => {
@@ -93,6 +100,19 @@ describe('preflight verdicts', () => {
     expect(v.ok).toBe(ok)
     if (text) expect(v.problems.join(' ')).toContain(text)
   })
+  it.each([
+    [{ busyPorts: [6443], installed: 'server' as const }, {}, true],
+    [{ cmdlineFlags: false }, { fixCgroups: true }, true],
+    [{ clockSkewS: 10 }, {}, true],
+  ])('%j with %j → ok %s', (patch, opts, ok) => {
+    expect(judgeHosts([{ ...base, ...patch }], opts)[0].ok).toBe(ok)
+  })
+  it('names the cmdline file it would fix', () => {
+    const [v] = judgeHosts([{ ...base, cmdlineFlags: false, cmdlineFile: '/boot/firmware/cmdline.txt' }])
+    expect(v.problems).toEqual([
+      'cgroup memory is not enabled in /boot/firmware/cmdline.txt (fix with --fix-cgroups)',
+    ])
+  })
   it('duplicate hostnames fail both hosts', () => {
     const v = judgeHosts([base, { ...base, host: 'pi@10.0.0.11' }])
     expect(v.every((x) => !x.ok && x.problems[0].includes('used by 2 hosts'))).toBe(true)
@@ -107,4 +127,30 @@ describe('preflight verdicts', () => {
 describe('redact', () => {
   it('hides every secret', () =>
     expect(redact("K3S_TOKEN='s3cret' x s3cret", ['s3cret'])).toBe("K3S_TOKEN='***' x ***"))
+})
+
+describe('bootstrap plan (--dry-run)', () => {
+  const plan = planBootstrap({
+    hosts: [
+      { label: 'pi@10.0.0.10', address: '10.0.0.10' },
+      { label: 'pi@10.0.0.11', address: '10.0.0.11' },
+    ],
+    source: { kind: 'airgap', script: '/tmp/k3s-install.sh' },
+    registries: registriesYaml({ registry: '10.0.0.5:5000', http: true }),
+    fixCgroups: true,
+    context: 'edgecanary',
+    kubeconfig: '/home/me/.kube/config',
+  })
+  it('names server then agents with their exact commands, token redacted', () => {
+    expect(plan).toContain(
+      "  unless k3s is installed: sudo INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_TOKEN='***' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh '/tmp/k3s-install.sh'",
+    )
+    expect(plan).toContain(
+      "  unless k3s is installed: sudo INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='***' sh '/tmp/k3s-install.sh'",
+    )
+    expect(plan[0]).toBe('server pi@10.0.0.10')
+    expect(plan.filter((l) => l.startsWith('agent'))).toEqual(['agent  pi@10.0.0.11'])
+    expect(plan.join('\n')).toContain('http://10.0.0.5:5000')
+    expect(plan.join('\n')).toContain('cgroup_memory=1 cgroup_enable=memory')
+  })
 })

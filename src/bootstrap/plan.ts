@@ -101,3 +101,63 @@ export function redact(text: string, secrets: (string | undefined)[]): string {
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***')
   return out
 }
+
+export interface BootstrapPlanInput {
+  /** `user@address[:port]` of each host; the first is the server. */
+  hosts: { label: string; address: string }[]
+  source: InstallSource
+  /** registries.yaml content, when the run manages it. */
+  registries?: string
+  fixCgroups: boolean
+  context: string
+  kubeconfig: string
+}
+
+/**
+ * What `init --hosts --dry-run` prints: per host, in order, what would run. The join token is
+ * shown as `***` (it is made at run time and never printed).
+ *
+ *   planBootstrap({ hosts: [{ label: 'pi@10.0.0.10', address: '10.0.0.10' }], source: { kind: 'online' }, … })
+ *   → ['server pi@10.0.0.10', '  preflight: …', "  sudo curl -sfL https://get.k3s.io | K3S_TOKEN='***' …", …]
+ */
+export function planBootstrap(p: BootstrapPlanInput): string[] {
+  const token = '***'
+  const server = p.hosts[0]
+  const serverUrl = `https://${server.address.includes(':') ? `[${server.address}]` : server.address}:6443`
+  const lines: string[] = []
+  p.hosts.forEach((h, i) => {
+    lines.push(`${i === 0 ? 'server' : 'agent '} ${h.label}`)
+    lines.push(
+      '  preflight: ssh (known_hosts), sudo, arch, OS, memory, disk, clock skew, hostname, ports 6443/10250, cgroup flags',
+    )
+    if (p.fixCgroups) {
+      lines.push(
+        `  when missing: append ${CGROUP_FLAGS.join(' ')} to cmdline.txt (backup cmdline.txt.edgecanary.bak), reboot, wait`,
+      )
+    }
+    if (p.registries) lines.push('  write /etc/rancher/k3s/registries.yaml (0600) when it differs')
+    if (p.source.kind === 'airgap') {
+      lines.push(
+        '  upload k3s → /usr/local/bin/k3s (0755, sha256 checked), install script → /tmp/k3s-install.sh',
+      )
+    }
+    const cmd =
+      i === 0
+        ? serverInstallCommand(p.source, { token, tlsSan: h.address })
+        : agentInstallCommand(p.source, { token, serverUrl })
+    lines.push(`  unless k3s is installed: sudo ${cmd}`)
+  })
+  lines.push(`then: fetch /etc/rancher/k3s/k3s.yaml from ${server.label}, server → ${serverUrl}`)
+  lines.push(
+    `      merge as context ${p.context} into ${p.kubeconfig} (0600), wait for ${p.hosts.length} node(s) Ready`,
+  )
+  if (p.registries)
+    lines.push(
+      'registries.yaml:',
+      ...p.registries
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+    )
+  return lines
+}

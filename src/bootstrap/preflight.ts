@@ -10,7 +10,12 @@ export interface HostFacts {
   clockSkewS: number
   hostname: string
   busyPorts: number[]
+  /** cgroup_memory=1 cgroup_enable=memory present, or no cmdline.txt at all (not a Pi). */
   cmdlineFlags: boolean
+  /** /boot/firmware/cmdline.txt (bookworm) or /boot/cmdline.txt (older), when there is one. */
+  cmdlineFile?: string
+  /** k3s already installed there, by its uninstall script. */
+  installed?: 'server' | 'agent'
 }
 
 export interface HostVerdict {
@@ -41,7 +46,7 @@ export function archOf(machine: string): string {
  *   judgeHosts([{ host: 'pi@a', machine: 'aarch64', memMiB: 3800, …, hostname: 'pi' }, { …, hostname: 'pi' }])
  *   → both not ok: 'hostname "pi" is used by 2 hosts'
  */
-export function judgeHosts(facts: HostFacts[]): HostVerdict[] {
+export function judgeHosts(facts: HostFacts[], o: { fixCgroups?: boolean } = {}): HostVerdict[] {
   const names = new Map<string, number>()
   for (const f of facts) names.set(f.hostname, (names.get(f.hostname) ?? 0) + 1)
   return facts.map((f) => {
@@ -58,8 +63,12 @@ export function judgeHosts(facts: HostFacts[]): HostVerdict[] {
       problems.push(
         `hostname "${f.hostname}" is used by ${names.get(f.hostname)} hosts (k3s node names must be unique)`,
       )
-    for (const p of f.busyPorts) problems.push(`port ${p} is already in use`)
-    if (!f.cmdlineFlags) problems.push('cgroup memory is not enabled in cmdline.txt (fix with --fix-cgroups)')
+    // k3s itself listens on these once installed: busy is only a problem before.
+    if (!f.installed) for (const p of f.busyPorts) problems.push(`port ${p} is already in use`)
+    if (!f.cmdlineFlags && !o.fixCgroups)
+      problems.push(
+        `cgroup memory is not enabled in ${f.cmdlineFile ?? 'cmdline.txt'} (fix with --fix-cgroups)`,
+      )
     const arch = archOf(f.machine)
     if (!['arm64', 'arm', 'amd64'].includes(arch)) problems.push(`unsupported architecture ${f.machine}`)
     return { host: f.host, arch, ok: problems.length === 0, problems, warnings }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { mergeKubeconfig, removeContext } from './kubeconfig.js'
+import { adoptK3sKubeconfig, mergeKubeconfig, removeContext } from './kubeconfig.js'
 
 const other = `apiVersion: v1
 kind: Config
@@ -47,5 +47,51 @@ describe('kubeconfig merge', () => {
     expect(out.clusters.map((c: { name: string }) => c.name)).toEqual(['other'])
     expect(out['current-context']).toBe('')
     expect(removeContext(other, 's').removed).toBe(false)
+  })
+})
+
+describe('adoptK3sKubeconfig', () => {
+  const k3s = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0E=
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+preferences: {}
+users:
+- name: default
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key-data: S0VZ
+`
+  it('rewrites the server host, keeps the port and credentials, renames every entry', () => {
+    const out = parse(adoptK3sKubeconfig(k3s, { host: '10.0.0.10', name: 'edgecanary' }))
+    expect(out.clusters).toEqual([
+      {
+        name: 'edgecanary',
+        cluster: { 'certificate-authority-data': 'Q0E=', server: 'https://10.0.0.10:6443' },
+      },
+    ])
+    expect(out.users).toEqual([
+      { name: 'edgecanary', user: { 'client-certificate-data': 'Q0VSVA==', 'client-key-data': 'S0VZ' } },
+    ])
+    expect(out.contexts).toEqual([
+      { name: 'edgecanary', context: { cluster: 'edgecanary', user: 'edgecanary' } },
+    ])
+    expect(out['current-context']).toBe('edgecanary')
+  })
+  it('brackets an IPv6 server address', () => {
+    const out = parse(adoptK3sKubeconfig(k3s, { host: 'fd00::10', name: 'x' }))
+    expect(out.clusters[0].cluster.server).toBe('https://[fd00::10]:6443')
+  })
+  it.each(['', 'clusters: []', 'just text'])('refuses %j', (text) => {
+    expect(() => adoptK3sKubeconfig(text, { host: 'h', name: 'n' })).toThrow()
   })
 })

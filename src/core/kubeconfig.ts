@@ -84,3 +84,32 @@ export function removeContext(existing: string, name: string): { yaml: string; r
   if (out['current-context'] === name) out['current-context'] = ''
   return { yaml: stringify(out), removed: true }
 }
+
+/**
+ * Turns the kubeconfig k3s writes on its server (`/etc/rancher/k3s/k3s.yaml`: cluster, user
+ * and context all named `default`, server `https://127.0.0.1:6443`) into one the laptop can
+ * use: parsed as YAML (never string-replaced), the server's host rewritten to the address the
+ * laptop reaches (the port kept), and every entry renamed to `name`. Throws when the text is
+ * not such a kubeconfig.
+ *
+ *   adoptK3sKubeconfig(k3sYaml, { host: '10.0.0.10', name: 'edgecanary' })
+ *   → clusters: [{ name: edgecanary, cluster: { server: https://10.0.0.10:6443, certificate-authority-data: … } }], …
+ */
+export function adoptK3sKubeconfig(text: string, o: { host: string; name: string }): string {
+  const doc = load(text)
+  const cluster = doc.clusters?.[0] as { cluster?: { server?: string } } | undefined
+  const user = doc.users?.[0]
+  if (!cluster?.cluster?.server || !user) throw new Error('it has no cluster with a server, or no user')
+  const url = new URL(cluster.cluster.server)
+  url.hostname = o.host.includes(':') ? `[${o.host}]` : o.host
+  const out: KubeconfigDoc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: o.name, cluster: { ...cluster.cluster, server: url.origin } }],
+    users: [{ ...user, name: o.name }],
+    contexts: [{ name: o.name, context: { cluster: o.name, user: o.name } }],
+    'current-context': o.name,
+    preferences: {},
+  }
+  return stringify(out)
+}

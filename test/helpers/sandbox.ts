@@ -28,7 +28,15 @@ export interface TestSandbox {
  * `stop()` sends SIGTERM by PID (pods get SIGTERM too) and SIGKILL after 30 s.
  */
 export async function startSandbox(
-  opts: { nodes?: number; arch?: string; backoffBaseMs?: number; nodeGraceMs?: number; home?: string } = {},
+  opts: {
+    nodes?: number
+    arch?: string
+    backoffBaseMs?: number
+    nodeGraceMs?: number
+    home?: string
+    /** More `sandbox up` flags, e.g. `--address=127.0.0.2`. */
+    args?: string[]
+  } = {},
 ): Promise<TestSandbox> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'ec-sandbox-'))
   const dir = join(home, 'sandbox')
@@ -44,6 +52,7 @@ export async function startSandbox(
       `--arch=${opts.arch ?? 'arm64'}`,
       `--backoff-base=${opts.backoffBaseMs ?? 1000}`,
       `--node-grace=${opts.nodeGraceMs ?? 3000}`,
+      ...(opts.args ?? []),
     ],
     { env: { ...process.env, EDGECANARY_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
   )

@@ -78,7 +78,9 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
           runBootstrap(setup.deps, p, {
             ...setup,
             registry:
-              setup.registry === 'laptop' ? { laptop: (lan) => ensureLaptopRegistry(lan) } : setup.registry,
+              setup.registry === 'laptop'
+                ? { laptop: (lan) => ensureLaptopRegistry(lan, join(this.config.root, 'bin', 'run.js')) }
+                : setup.registry,
             fixCgroups: flags['fix-cgroups'],
           }),
       )

@@ -7,26 +7,12 @@ import { dirname } from 'node:path'
  * detached, logging to a file, found again through a pid file.
  */
 
-/**
- * Whether process `pid` runs. A zombie (ended, not yet reaped: a detached child whose parent
- * left is reaped by init, which may take a while) counts as ended.
- */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
+    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  return !isZombie(pid)
-}
-
-/** Linux: the state letter after the command name in /proc/<pid>/stat is `Z`. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z'
-  } catch {
-    return false
   }
 }
 

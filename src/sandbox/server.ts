@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { startRegistry } from '../registry/server.js'
 import { ApiStatusError } from './api-errors.js'
@@ -212,11 +212,16 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
   }
 }
 
-/** Writes `text` to `file` with mode 0600, also when the file existed with a wider mode. */
+/**
+ * Writes `text` to `file` with mode 0600 in one step (a temporary file renamed over it), so a
+ * script that waits for the file never reads half of it, and a wider mode never shows.
+ */
 function writePrivate(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true })
-  writeFileSync(file, text, { mode: 0o600 })
-  chmodSync(file, 0o600)
+  const tmp = `${file}.tmp-${process.pid}`
+  writeFileSync(tmp, text, { mode: 0o600 })
+  chmodSync(tmp, 0o600)
+  renameSync(tmp, file)
 }
 
 function conflictingNode(node: NodeSpec, arch: string): ApiStatusError {

@@ -50,12 +50,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # kubectl 1.20 (Debian kubernetes-client) as a second independent client, unpacked beside the
-# preinstalled kubectl instead of installed (the two packages conflict).
-if [ "$profile" = test ] && [ ! -x .tmp/kubectl-1.20/usr/bin/kubectl ]; then
+# preinstalled kubectl instead of installed (the two packages conflict). The conformance tests
+# need it, so failing to get it stops here with the command to run, not later in a test.
+k120=.tmp/kubectl-1.20/usr/bin/kubectl
+if [ "$profile" = test ] && [ ! -x "$k120" ]; then
   mkdir -p .tmp/kubectl-1.20
-  if (cd .tmp && apt-get download kubernetes-client >/dev/null 2>&1); then
-    dpkg-deb -x .tmp/kubernetes-client_*.deb .tmp/kubectl-1.20 && rm -f .tmp/kubernetes-client_*.deb
-  else
-    echo "note: could not download kubernetes-client (kubectl 1.20); its conformance tests will fail" >&2
+  rm -f .tmp/kubernetes-client_*.deb
+  download() { (cd .tmp && apt-get download kubernetes-client >&2); }
+  # apt-get download works unprivileged when the package lists exist; as root, refresh them once
+  if ! download && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >&2 && download || true
+  fi
+  debs=(.tmp/kubernetes-client_*.deb)
+  if [ -f "${debs[0]}" ]; then
+    dpkg-deb -x "${debs[0]}" .tmp/kubectl-1.20 && rm -f .tmp/kubernetes-client_*.deb
+  fi
+  if [ ! -x "$k120" ]; then
+    echo "error: could not get kubectl 1.20 (Debian kubernetes-client) into $k120" >&2
+    echo "run (in $PWD): sudo apt-get update && (cd .tmp && apt-get download kubernetes-client) && dpkg-deb -x .tmp/kubernetes-client_*.deb .tmp/kubectl-1.20" >&2
+    exit 3
   fi
 fi

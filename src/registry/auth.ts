@@ -27,7 +27,10 @@ export function parseChallenge(header: string): Challenge | undefined {
   if (!m) return undefined
   const params: Record<string, string> = {}
   const re = /(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g
-  for (let p = re.exec(m[2]); p; p = re.exec(m[2])) params[p[1].toLowerCase()] = p[2] ?? p[3]
+  for (let p = re.exec(m[2]); p; p = re.exec(m[2])) {
+    // a quoted-pair (`\"`) stands for the character itself (RFC 7235 quoted-string)
+    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]
+  }
   const scheme = m[1].toLowerCase()
   if (scheme === 'bearer' && params.realm) {
     return { scheme: 'bearer', realm: params.realm, service: params.service, scope: params.scope }

@@ -8,6 +8,7 @@ import { parseSteps, planSteps } from '../core/release-plan.js'
 import { UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
+import { resolveImageDigest } from '../registry/resolve.js'
 import { canaryDeployment, type ReleaseResult, runRelease } from '../release/engine.js'
 import { preflight } from '../release/preflight.js'
 import { edgecanaryHome } from '../sandbox/paths.js'
@@ -152,12 +153,23 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
             image = b.image
           }
           if (!flags['skip-preflight'])
-            await preflight(ctx.cluster, {
-              image,
-              insecure: cfg.insecure,
-              namespace: ctx.namespace,
-              app: cfg.app,
-            })
+            image = (
+              await preflight(ctx.cluster, {
+                image,
+                insecure: cfg.insecure,
+                namespace: ctx.namespace,
+                app: cfg.app,
+              })
+            ).image
+          else {
+            // no preflight: still deploy by digest when the registry knows the tag; an image it
+            // does not know (or cannot be asked about) stays as given, so the engine's own
+            // fast-fail (ErrImagePull, exec format error) is what decides
+            const pinned = await resolveImageDigest(image, { insecure: cfg.insecure }).catch(() => undefined)
+            if (!pinned)
+              progress.note(`--skip-preflight: ${image} is not in the registry; deploying it as given`)
+            image = pinned ?? image
+          }
           const r = await runRelease(
             { cluster: ctx.cluster, progress, signal: ac.signal },
             {

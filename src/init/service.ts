@@ -4,6 +4,7 @@ import type { Config } from '../core/config.js'
 import { UsageError } from '../errors.js'
 import type { Cluster, Progress } from '../ports.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
+import { resolveImageDigest } from '../registry/resolve.js'
 import { canaryName } from '../release/engine.js'
 import { leaseName } from '../release/lock.js'
 import { externalUrl } from '../release/service-url.js'
@@ -84,7 +85,15 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
     }
   }
   let image = o.image
-  if (!image) {
+  if (image) {
+    // deploy by digest, never by a mutable tag alone: pin what the registry holds now
+    const pinned = await resolveImageDigest(image, { insecure: cfg.insecure })
+    if (!pinned)
+      throw new UsageError(`image ${image} is not in the registry`, {
+        hint: 'build and push it first (edgecanary build), or check the tag',
+      })
+    image = pinned
+  } else {
     const b = await buildAndPush({
       source: o.source,
       version: o.version,

@@ -1,17 +1,21 @@
+import { createHash } from 'node:crypto'
 import { UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
 import { dockerConfigCredentials } from '../registry/auth.js'
 import { RegistryClient } from '../registry/client.js'
 import { parseImageRef } from '../registry/reference.js'
+import { pinImageRef } from '../registry/resolve.js'
 
 /**
  * Checks before anything changes: no HorizontalPodAutoscaler scales the app, the image exists in its registry (a manifest HEAD/GET) and
- * has a platform for every node architecture in the cluster. Failures are exit 2.
+ * has a platform for every node architecture in the cluster. Failures are exit 2. Returns the
+ * image pinned to the digest that was checked (`repo:tag@sha256:…`): that is what gets deployed,
+ * never the mutable tag alone.
  */
 export async function preflight(
   cluster: Cluster,
   o: { image: string; insecure?: boolean; namespace: string; app: string },
-): Promise<{ platforms: string[]; nodeArchs: string[] }> {
+): Promise<{ image: string; platforms: string[]; nodeArchs: string[] }> {
   // an autoscaler would fight the replica counts that make the traffic split
   const fights = (await cluster.autoscaledDeployments(o.namespace)).filter(
     (h) => h.deployment === o.app || h.deployment === `${o.app}-canary`,
@@ -59,5 +63,6 @@ export async function preflight(
       },
     )
   }
-  return { platforms, nodeArchs }
+  const digest = m.digest ?? `sha256:${createHash('sha256').update(m.bytes).digest('hex')}`
+  return { image: pinImageRef(o.image, digest), platforms, nodeArchs }
 }

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"math/rand"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -60,17 +60,33 @@ func ReadKnobs() Knobs {
 	}
 }
 
-// App holds the handler state: the start time for READY_AFTER_S and the draining flag.
+// App holds the handler state: the start time for READY_AFTER_S, the draining flag and the
+// count of requests FAIL_RATE applies to.
 type App struct {
 	knobs    Knobs
 	started  time.Time
 	draining atomic.Bool
-	rnd      func() float64
+	served   atomic.Int64
 }
 
-// NewApp returns an App with the given knobs; rnd decides which requests fail under FAIL_RATE.
-func NewApp(k Knobs, rnd func() float64) *App {
-	return &App{knobs: k, started: time.Now(), rnd: rnd}
+// NewApp returns an App with the given knobs.
+func NewApp(k Knobs) *App {
+	return &App{knobs: k, started: time.Now()}
+}
+
+// FailsAt reports whether request n (1-based, counted per process over / and /version) fails
+// under FAIL_RATE rate: when floor(n·rate) > floor((n−1)·rate). The first request succeeds and
+// exactly the given share of any prefix fails (rounded down), so a test knows what it gets.
+//
+//	FailsAt(1, 0.5) → false;  FailsAt(2, 0.5) → true;  FailsAt(3, 0.5) → false
+//	FailsAt(1..10, 0.3) → fails at 4, 7, 10
+func FailsAt(n int64, rate float64) bool {
+	if rate <= 0 || n < 1 {
+		return false
+	}
+	// a tiny epsilon so that e.g. 100·0.29 (28.999…96 in floating point) counts as 29
+	const eps = 1e-9
+	return math.Floor(float64(n)*rate+eps) > math.Floor(float64(n-1)*rate+eps)
 }
 
 // Handler serves /, /version and /health; every response carries X-App-Version.
@@ -102,14 +118,14 @@ func (a *App) Handler() http.Handler {
 	return mux
 }
 
-// faulty wraps a handler with LATENCY_MS and FAIL_RATE.
+// faulty wraps a handler with LATENCY_MS and FAIL_RATE (deterministic per process, see FailsAt).
 func (a *App) faulty(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Version", version)
 		if a.knobs.Latency > 0 {
 			time.Sleep(a.knobs.Latency)
 		}
-		if a.knobs.FailRate > 0 && a.rnd() < a.knobs.FailRate {
+		if a.knobs.FailRate > 0 && FailsAt(a.served.Add(1), a.knobs.FailRate) {
 			http.Error(w, "injected failure", http.StatusInternalServerError)
 			return
 		}
@@ -130,7 +146,7 @@ func main() {
 			ballast[i] = 1
 		}
 	}
-	app := NewApp(knobs, rand.New(rand.NewSource(time.Now().UnixNano())).Float64)
+	app := NewApp(knobs)
 	srv := &http.Server{Addr: ":" + port, Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
 
 	if knobs.CrashAfter > 0 {

@@ -25,6 +25,13 @@ describe('judgeInterval', () => {
       false,
       'canary answered HTTP 500',
     ],
+    [
+      'FAIL_RATE=0.5 (every second canary request a 500) is the success-rate gate, at once',
+      many(4, (i) => req('2.0', i % 2 ? 500 : 200)),
+      [healthyPod],
+      false,
+      'canary answered HTTP 500 (2 of 4 requests, success rate 50.0% < 99%)',
+    ],
     ['slow canary', many(10, () => req('2.0', 200, 800)), [healthyPod], false, 'p99 latency 800ms > 500ms'],
     ['too few samples to judge latency', many(3, () => req('2.0', 200, 800)), [healthyPod], true, undefined],
     [

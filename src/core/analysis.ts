@@ -45,7 +45,7 @@ export function percentile(values: number[], p: number): number | undefined {
  * not blame the canary), or a pod whose /health or /version is wrong.
  *
  *   judgeInterval({ target: '2.0', samples: [{ version: '2.0', status: 500, latencyMs: 3 }], pods: [], thresholds })
- *   → { ok: false, fatal: true, reason: 'canary answered HTTP 500 (1 of 1 requests)', … }
+ *   → { ok: false, fatal: true, reason: 'canary answered HTTP 500 (1 of 1 requests, success rate 0.0% < 99%)', … }
  */
 export function judgeInterval(o: {
   target: string
@@ -86,7 +86,8 @@ export function judgeInterval(o: {
     return {
       ok: false,
       fatal: true,
-      reason: `canary answered HTTP ${fiveHundreds[0].status} (${fiveHundreds.length} of ${canary.length} requests)`,
+      // the success-rate gate, decided at the first 5xx rather than at the end of the interval
+      reason: `canary answered HTTP ${fiveHundreds[0].status} (${fiveHundreds.length} of ${canary.length} requests, success rate ${(rate(canary) ?? 0).toFixed(1)}% < ${o.thresholds.successRate}%)`,
       ...base,
     }
   }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -277,6 +277,63 @@ describe('netns test hosts (fake Raspberry Pis over real SSH)', () => {
         rmSync(keyDir, { recursive: true, force: true })
       }
     })
+  })
+
+  it('server: the sandbox serves as k3s on 6443 with the token, the server and an agent join, it survives a reboot, uninstall stops it', async () => {
+    const token = 'K10standin-server-token'
+    const [srv, agent] = [await shell(0), await shell(3)]
+    await Promise.all([installStandin(srv), installStandin(agent)])
+    const ip0 = t.hosts[0].ip
+    // in parallel, as the bootstrap does: the agent retries until the server answers
+    const [a, b] = await Promise.all([
+      srv.run(
+        `INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_TOKEN='${token}' INSTALL_K3S_EXEC='server --tls-san ${ip0} --write-kubeconfig-mode 600' sh '/tmp/k3s-install.sh'`,
+        { sudo: true },
+      ),
+      agent.run(
+        `INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_URL='https://${ip0}:6443' K3S_TOKEN='${token}' sh '/tmp/k3s-install.sh'`,
+        { sudo: true },
+      ),
+    ])
+    expect([a.code, a.stderr, b.code, b.stderr]).toEqual([0, '', 0, ''])
+    expect(
+      (await t.exec(0, 'stat -c %a /etc/rancher/k3s/k3s.yaml /var/lib/rancher/k3s/server/token')).stdout,
+    ).toBe('600\n600\n')
+    // the fetched kubeconfig (client certificates) works from the laptop once its server is rewritten
+    const kubeconfig = join(dir, 'k3s.yaml')
+    const yaml = (await srv.run('cat /etc/rancher/k3s/k3s.yaml', { sudo: true })).stdout
+    expect(yaml).toContain('server: https://127.0.0.1:6443')
+    writeFileSync(kubeconfig, yaml.replace('https://127.0.0.1:6443', `https://${ip0}:6443`), { mode: 0o600 })
+    const nodes = () =>
+      execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'name'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    expect(nodes().split('\n').filter(Boolean).sort()).toEqual(['node/pi-a', 'node/pi-d'])
+    expect((await srv.run('k3s kubectl get nodes -o name', { sudo: true })).stdout).toContain('node/pi-a')
+    // a reboot stops the server; the host starts it again, as systemd starts k3s
+    const boots = t.boots(0)
+    await srv.run('sudo reboot')
+    await t.waitBoot(0, boots)
+    await waitFor(
+      'the server after the reboot',
+      () => nodes().includes('node/pi-d') || undefined,
+      60_000,
+      500,
+    )
+    const again = await shell(0)
+    const u = await again.run('/usr/local/bin/k3s-uninstall.sh', { sudo: true })
+    expect(u).toMatchObject({ code: 0, stderr: '' })
+    const left = await t.exec(
+      0,
+      'for f in /etc/rancher/k3s /usr/local/bin/k3s /usr/local/bin/k3s-uninstall.sh; do [ ! -e $f ] || echo $f; done; ls /var/lib/rancher/k3s; ss -Hltn "sport = :6443"',
+    )
+    expect(left.stdout).toBe('standin-calls.log\n')
+    expect((await calls(0)).map((c) => `${c.event}:${c.role}:${c.code ?? ''}`)).toEqual([
+      'install:server:0',
+      'uninstall:server:',
+    ])
   })
 
   it('cleanup ends every process by PID and removes namespaces, bridge and files', async () => {

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -98,6 +99,8 @@ export interface TestHosts {
 }
 
 const REPO = join(import.meta.dirname, '..', '..')
+/** Not /tmp: each host gets a private /tmp, and its state must stay visible inside it. */
+const BASE = '/var/tmp'
 const PI_UID = 4242
 const CMDLINE =
   'console=serial0,115200 console=tty1 root=PARTUUID=abcd-02 rootfstype=ext4 fsck.repair=yes rootwait\n'
@@ -119,9 +122,11 @@ const ip = (...args: string[]) =>
  */
 export async function startHosts(n: number, opts: HostsOptions = {}): Promise<TestHosts> {
   if (n < 1 || n > 26) throw new Error(`startHosts: 1..26 hosts, not ${n}`)
-  const dir = mkdtempSync('/var/tmp/ec-netns-')
+  await sweepStale()
+  const dir = mkdtempSync(join(BASE, 'ec-netns-'))
   chmodSync(dir, 0o755)
   const k = claimSubnet()
+  writeFileSync(join(dir, 'owner'), `${process.pid} ${k}\n`)
   const bridge = `ecbr${k}`
   const laptopIp = `198.18.${k}.1`
   const downS = ((opts.rebootDownMs ?? 1500) / 1000).toFixed(1)
@@ -317,6 +322,27 @@ export async function startHosts(n: number, opts: HostsOptions = {}): Promise<Te
   }
 }
 
+/**
+ * Removes what a harness left behind when its test process died without cleanup() (killed
+ * run): only directories of this harness whose owner PID is gone, and their namespaces and bridge.
+ */
+async function sweepStale(): Promise<void> {
+  for (const e of readdirSync(BASE)) {
+    if (!e.startsWith('ec-netns-')) continue
+    const dir = join(BASE, e)
+    const owner = join(dir, 'owner')
+    if (!existsSync(owner)) continue
+    const [pid, k] = readFileSync(owner, 'utf8').trim().split(' ').map(Number)
+    if (!pid || !k || existsSync(`/proc/${pid}`)) continue
+    const names = readdirSync(dir).filter((n) => /^pi-[a-z]$/.test(n))
+    for (const n of names) tryRun(() => writeFileSync(join(dir, n, 'stop'), ''))
+    await Promise.all(names.map((n) => killNetns(`ec${k}-${n}`)))
+    for (const n of names) tryRun(() => ip('netns', 'del', `ec${k}-${n}`))
+    tryRun(() => ip('link', 'del', `ecbr${k}`))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 /** Picks k in 1..250 with no 198.18.<k>.x address here and claims it by creating bridge ecbr<k>. */
 function claimSubnet(): number {
   const ks = Array.from({ length: 250 }, (_, i) => i + 1).sort(() => Math.random() - 0.5)
@@ -462,32 +488,35 @@ function prepareHost(
   ])
   script(join(S, 'powercycle.sh'), [
     '#!/bin/sh',
-    '# Ends every process of this host except its supervisor ("the power goes off").',
+    '# Ends every process of this host except its supervisor and the sleeps of its loop ("the',
+    '# power goes off"): SIGTERM, then SIGKILL after 2 s, scanning again until none is left (a',
+    '# process may start another meanwhile); then clears the rebooting flag so the host boots.',
     '# Only builtins in the scans, so no child of this script is caught by them.',
     'set -u',
     `S=${sh(S)}`,
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     'sleep "${1:-0}"',
     'read -r sup parent < "$S/supervisor.pids"',
-    'victims=""',
-    'for d in /proc/[0-9]*; do',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
-    '  p=${d#/proc/}',
-    '  case $p in "$$" | "$sup" | "$parent") continue ;; esac',
-    '  if [ "$d/ns/net" -ef "/proc/$sup/ns/net" ] && [ "$d/ns/mnt" -ef "/proc/$sup/ns/mnt" ]; then',
-    '    victims="$victims $p"',
-    '    kill -TERM "$p" 2>/dev/null',
-    '  fi',
-    'done',
     'n=0',
-    'while [ $n -lt 20 ]; do',
-    '  alive=""',
-    '  for p in $victims; do [ -d "/proc/$p" ] && alive="$alive $p"; done',
-    '  [ -n "$alive" ] || exit 0',
+    'while [ $n -lt 80 ]; do',
+    '  found=""',
+    '  for d in /proc/[0-9]*; do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+    '    p=${d#/proc/}',
+    '    case $p in "$$" | "$sup" | "$parent") continue ;; esac',
+    '    [ "$d/ns/net" -ef "/proc/$sup/ns/net" ] && [ "$d/ns/mnt" -ef "/proc/$sup/ns/mnt" ] || continue',
+    '    read -r _ comm _ ppid _ 2>/dev/null < "$d/stat" || continue',
+    '    [ "$ppid" = "$sup" ] && [ "$comm" = "(sleep)" ] && continue',
+    '    found="$found $p"',
+    '  done',
+    '  [ -n "$found" ] || break',
+    '  sig=TERM',
+    '  [ $n -lt 20 ] || sig=KILL',
+    '  for p in $found; do kill -$sig "$p" 2>/dev/null; done',
     '  sleep 0.1',
     '  n=$((n + 1))',
     'done',
-    'for p in $alive; do kill -KILL "$p" 2>/dev/null; done',
+    'rm -f "$S/rebooting"',
     'exit 0',
   ])
   script(join(S, 'supervise.sh'), [
@@ -526,7 +555,11 @@ function prepareHost(
     '    for f in /etc/rancher/standin-boot.d/*; do [ -x "$f" ] && "$f" >> "$S/boot.log" 2>&1; done',
     '  fi',
     '  wait "$sshd"',
-    `  if [ -e "$S/rebooting" ]; then sleep ${o.downS}; rm -f "$S/rebooting"; fi`,
+    '  if [ -e "$S/rebooting" ]; then',
+    '    n=0',
+    '    while [ -e "$S/rebooting" ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done',
+    `    sleep ${o.downS}`,
+    '  fi',
     'done',
   ])
 }

@@ -24,6 +24,9 @@ if [ "$profile" = test ]; then
     [ip]=iproute2
     [sudo]=sudo
     [unshare]=util-linux
+    [nsenter]=util-linux
+    [jq]=jq
+    [curl]=curl
   )
 fi
 

@@ -68,6 +68,8 @@ export interface HostReport {
   cgroups?: 'ok' | 'fixed (rebooted)' | 'no cmdline.txt'
   registries?: 'written' | 'unchanged' | 'not managed'
   problems: string[]
+  /** What to do about the problems, when known (a changed host key: `ssh-keygen -R …`). */
+  hints: string[]
   warnings: string[]
 }
 
@@ -132,7 +134,7 @@ export async function runBootstrap(
       target,
       label,
       role,
-      report: { host: label, role, step: 'connect', ok: true, problems: [], warnings: [] },
+      report: { host: label, role, step: 'connect', ok: true, problems: [], hints: [], warnings: [] },
     }
   })
   const server = hosts[0]
@@ -145,6 +147,7 @@ export async function runBootstrap(
   const fail = (h: Host, err: unknown) => {
     h.report.ok = false
     h.report.problems.push(redact(err instanceof Error ? err.message : String(err), secrets()))
+    if (err instanceof EdgecanaryError && err.hint) h.report.hints.push(err.hint)
     lane(h, `✖ ${h.report.problems.at(-1)}`)
   }
 
@@ -193,7 +196,11 @@ export async function runBootstrap(
       throw new UsageError(
         `preflight failed on ${bad.map((h) => `${h.label} (${h.report.problems[0]})`).join('; ')}`,
         {
-          hint: 'fix what is named (or pass --fix-cgroups for cmdline.txt) and run again; nothing was changed',
+          hint: `${[...new Set(bad.flatMap((h) => h.report.hints))].map((x) => `${x}; `).join('')}fix what is named${
+            bad.some((h) => h.report.problems.some((p) => p.includes('--fix-cgroups')))
+              ? ' (--fix-cgroups for cmdline.txt)'
+              : ''
+          } and run again: nothing was changed`,
           details: { hosts: hosts.map((h) => h.report) },
         },
       )

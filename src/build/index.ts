@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.js'
@@ -17,6 +16,7 @@ import {
   parsePlatform,
   tarLayer,
 } from './oci-image.js'
+import { gitRevision, sourceFacts, sourceLabel } from './source-info.js'
 
 export interface BuildOptions {
   source: string
@@ -83,6 +83,7 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     credentials: o.credentials ?? dockerConfigCredentials(ref.registry),
   })
   const revision = gitRevision(source)
+  const sourceName = sourceLabel(sourceFacts(source))
   const images: { manifest: Blob; platform: Platform; blobs: Blob[] }[] = []
   let compiled = 0
   let cached = 0
@@ -99,7 +100,7 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
       port: o.port ?? 8080,
       version: o.version,
       labels: {
-        'org.opencontainers.image.source': source,
+        'org.opencontainers.image.source': sourceName,
         ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
       },
     })
@@ -142,23 +143,5 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     blobsSkipped: skipped,
     compiled,
     cached,
-  }
-}
-
-function gitRevision(dir: string): string | undefined {
-  try {
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', '.'], {
-      cwd: dir,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-    const rev = execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: dir,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim()
-    return dirty.trim() ? `${rev}-dirty` : rev
-  } catch {
-    return undefined
   }
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -18,6 +18,9 @@ describe('edgecanary build (native, in-process OCI image)', () => {
   let repo: string
   const env = { ...process.env, EDGECANARY_HOME: home, CI: 'true' }
   const ec = (...args: string[]) => runCli(args, { env, cwd: home })
+  const skopeo = async (...args: string[]) =>
+    (await promisify(execFile)('skopeo', [...args.slice(0, -1), '--tls-verify=false', ...args.slice(-1)]))
+      .stdout
 
   beforeAll(async () => {
     registry = await startRegistry({ dir: join(home, 'registry') })
@@ -62,6 +65,56 @@ describe('edgecanary build (native, in-process OCI image)', () => {
     expect(pulled.config.User).toBe('65532:65532')
     const body = await versionOfPulledApp(pulled.rootfs)
     expect(body).toBe('2.0\n')
+
+    // skopeo, an independent client, reads the same single-platform image
+    const inspected = JSON.parse(await skopeo('inspect', `docker://${repo}:2.0`)) as {
+      Digest: string
+      Architecture: string
+      Os: string
+      Labels: Record<string, string>
+    }
+    expect(inspected.Digest).toBe(out.digest)
+    expect(inspected.Architecture).toBe('arm64')
+    expect(inspected.Os).toBe('linux')
+    expect(inspected.Labels).toMatchObject({
+      'org.opencontainers.image.version': '2.0',
+      'org.opencontainers.image.title': 'kubeapp',
+      // portable: the path inside the work tree, never this machine's absolute path
+      'org.opencontainers.image.source': 'sample-app',
+    })
+    expect(inspected.Labels['org.opencontainers.image.revision']).toMatch(/^[0-9a-f]{40}(-dirty)?$/)
+    const config = JSON.parse(await skopeo('inspect', '--config', `docker://${repo}:2.0`)) as {
+      architecture: string
+      config: { User: string; Entrypoint: string[]; ExposedPorts: Record<string, object> }
+    }
+    expect(config.architecture).toBe('arm64')
+    expect(config.config).toMatchObject({
+      User: '65532:65532',
+      Entrypoint: ['/app'],
+      ExposedPorts: { '8080/tcp': {} },
+    })
+  })
+
+  it('same source in two different directories (separate caches, both compiled) → the same digest', async () => {
+    const copies = ['checkout-a', join('elsewhere', 'checkout-b')].map((d) => join(home, d, 'sample-app'))
+    const digests: string[] = []
+    for (const [i, dir] of copies.entries()) {
+      cpSync(join(repoRoot, 'sample-app'), dir, { recursive: true })
+      const r = await runCli(['build', '--version', '3.0', '--repo', repo, '--source', dir, '--json'], {
+        env: { ...env, EDGECANARY_HOME: join(home, `copy-home-${i}`) },
+        cwd: home,
+      })
+      expect(r.status, r.stderr).toBe(0)
+      const out = JSON.parse(r.stdout) as { digest: string; compiled: number }
+      expect(out.compiled).toBe(1)
+      digests.push(out.digest)
+    }
+    expect(digests[1]).toBe(digests[0])
+    const labels = (
+      JSON.parse(await skopeo('inspect', `docker://${repo}:3.0`)) as { Labels: Record<string, string> }
+    ).Labels
+    expect(labels['org.opencontainers.image.source']).toBe('sample-app')
+    expect(JSON.stringify(labels)).not.toContain(home)
   })
 
   it('is reproducible: an unchanged rebuild reuses the binary and uploads 0 blobs', async () => {
@@ -99,12 +152,7 @@ describe('edgecanary build (native, in-process OCI image)', () => {
       '--json',
     )
     expect(r.status, r.stderr).toBe(0)
-    const { stdout: raw } = await promisify(execFile)('skopeo', [
-      'inspect',
-      '--raw',
-      '--tls-verify=false',
-      `docker://${repo}:2.1`,
-    ])
+    const raw = await skopeo('inspect', '--raw', `docker://${repo}:2.1`)
     const index = JSON.parse(raw) as {
       mediaType: string
       manifests: { platform: { architecture: string; variant?: string } }[]
@@ -132,7 +180,10 @@ describe('edgecanary build (native, in-process OCI image)', () => {
   it('a missing source directory is exit 2 naming it', async () => {
     const r = await ec('build', '--repo', repo, '--version', '2.0', '--source', '/nonexistent')
     expect(r.status).toBe(2)
-    expect(r.stderr).toContain('"/nonexistent" does not exist')
+    // one line naming it, then the hint on the next
+    expect(r.stderr).toMatch(
+      /^Error: source directory "\/nonexistent" does not exist\nHint: .*--source DIR.*$/m,
+    )
   })
 
   it('an unreachable registry is exit 2 naming it, and nothing is pushed', async () => {

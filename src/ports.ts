@@ -151,6 +151,8 @@ export interface NodeSummary {
 export interface Cluster {
   /** A short description of where this talks to: `context edgecanary-sandbox (https://127.0.0.1:6443)`. */
   readonly where: string
+  /** The `namespace:` of the kubeconfig context in use, when it names one (kubectl's default namespace). */
+  readonly contextNamespace?: string
   /** Fails with an UnreachableError (exit 2) when the API does not answer. */
   ping(): Promise<void>
   namespaceExists(ns: string): Promise<boolean>

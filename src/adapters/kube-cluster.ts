@@ -153,6 +153,7 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
 
   const self: Cluster = {
     where,
+    contextNamespace: kc.getContextObject(kc.getCurrentContext())?.namespace || undefined,
     async ping() {
       await call('GET', '/version')
     },

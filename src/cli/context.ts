@@ -1,6 +1,7 @@
 import { connectCluster } from '../adapters/kube-cluster.js'
 import { loadConfig } from '../config.js'
 import type { Config } from '../core/config.js'
+import { pickNamespace } from '../core/namespace.js'
 import { UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
 
@@ -12,29 +13,37 @@ export interface ContextFlags {
 }
 
 /**
- * Config, cluster and namespace for a command. Namespace precedence: flag > edgecanary.yaml >
- * the app's release found by labels across namespaces (one: use it; several: exit 2 naming
- * them) > the config default.
+ * Config, cluster and namespace for a command. Namespace precedence (`pickNamespace`): flag >
+ * edgecanary.yaml > the kubeconfig context's namespace > the app's release found by labels
+ * across namespaces (one: use it; several: exit 2 naming them) > the config default.
+ * `init` passes `useContextNamespace: false`: it creates the app, and the design has it
+ * default to `production` as the seed walk-through does, whatever the context says.
  */
 export async function resolveContext(
   flags: ContextFlags,
-  opts: { app?: string; findRelease?: boolean } = {},
+  opts: { app?: string; findRelease?: boolean; useContextNamespace?: boolean } = {},
 ) {
   const { config, found } = loadConfig(flags.config)
   const app = opts.app ?? config.app
   const cluster: Cluster = connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context })
-  let namespace = flags.namespace ?? (found ? config.namespace : undefined)
-  if (!namespace && opts.findRelease) {
+  const decided = {
+    flag: flags.namespace,
+    config: found ? config.namespace : undefined,
+    context: (opts.useContextNamespace ?? opts.findRelease) ? cluster.contextNamespace : undefined,
+    fallback: config.namespace,
+  }
+  let labels: string[] | undefined
+  if (!decided.flag && !decided.config && !decided.context && opts.findRelease) {
     await cluster.ping()
     const ds = await cluster.listDeployments(`app=${app},track=stable`)
-    const namespaces = [...new Set(ds.map((d) => d.metadata.namespace ?? 'default'))]
-    if (namespaces.length > 1) {
-      throw new UsageError(`${app} is deployed in several namespaces: ${namespaces.join(', ')}`, {
-        hint: 'pass -n NAMESPACE',
-      })
-    }
-    namespace = namespaces[0]
+    labels = ds.map((d) => d.metadata.namespace ?? 'default')
   }
-  const cfg: Config = { ...config, app, namespace: namespace ?? config.namespace }
+  const pick = pickNamespace({ ...decided, labels })
+  if ('ambiguous' in pick) {
+    throw new UsageError(`${app} is deployed in several namespaces: ${pick.ambiguous.join(', ')}`, {
+      hint: `pass -n NAMESPACE (one of ${pick.ambiguous.join(', ')})`,
+    })
+  }
+  const cfg: Config = { ...config, app, namespace: pick.namespace }
   return { config: cfg, configFound: found, cluster, namespace: cfg.namespace, app }
 }

@@ -9,7 +9,7 @@ import { canaryName } from '../release/engine.js'
 import { leaseName } from '../release/lock.js'
 import { externalUrl } from '../release/service-url.js'
 import { historyName } from '../release/state.js'
-import { appService, stableDeployment } from './manifests.js'
+import { appNamespace, appService, stableDeployment } from './manifests.js'
 
 export interface InitOptions {
   config: Config
@@ -68,7 +68,7 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
   })
   if (o.dryRun) {
     const manifests = [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      appNamespace(ns),
       preview,
       { apiVersion: 'v1', kind: 'Service', ...appService({ app: cfg.app, namespace: ns }) },
     ]
@@ -108,7 +108,7 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
   const h = progress.step(
     `apply Namespace ${ns}, Deployment ${cfg.app} (${cfg.replicas} pods), Service ${cfg.app}`,
   )
-  const namespaceCreated = await cluster.ensureNamespace(ns, { 'app.kubernetes.io/managed-by': 'edgecanary' })
+  const namespaceCreated = await cluster.ensureNamespace(ns, appNamespace(ns).metadata.labels)
   const existing = await cluster.getDeployment(ns, cfg.app)
   const want = stableDeployment({ app: cfg.app, namespace: ns, image, replicas: cfg.replicas })
   if (existing) {
@@ -151,7 +151,11 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
   return { app: cfg.app, namespace: ns, image, url, registry: cfg.registry, namespaceCreated, config: cfg }
 }
 
-/** Removes what `init` created: Deployments, Service, Lease, history, and the namespace if init made it. */
+/**
+ * Removes what `init` and releases created: the stable and canary Deployments (their pods go
+ * with them), the Service, the Lease and the history ConfigMap. The namespace stays: it may hold
+ * other things (`kubectl delete namespace NS` removes it).
+ */
 export async function runTeardown(cluster: Cluster, cfg: Config): Promise<{ removed: string[] }> {
   const ns = cfg.namespace
   const removed: string[] = []

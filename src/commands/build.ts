@@ -1,8 +1,9 @@
 import { join } from 'node:path'
 import { Flags } from '@oclif/core'
 import { dockerBuildAndPush, packagedDockerfile } from '../adapters/docker-builder.js'
-import { BaseCommand, configFlag } from '../base-command.js'
+import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { type BuildResult, buildAndPush } from '../build/index.js'
+import { buildRepository } from '../cli/build-repository.js'
 import { loadConfig } from '../config.js'
 import { UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
@@ -15,15 +16,22 @@ export default class Build extends BaseCommand {
   static override examples = [
     '<%= config.bin %> build --version 2.0 --repo 127.0.0.1:5000/kubeapp',
     '<%= config.bin %> build --version 2.0 --platform linux/arm64,linux/arm/v7,linux/amd64',
+    '# push to the registry the cluster advertises (e.g. the sandbox), and print the result as JSON',
+    '<%= config.bin %> build --version 2.0 --context edgecanary-sandbox --json',
     'echo "$PASS" | <%= config.bin %> build --version 2.0 --repo reg.lan:5000/kubeapp --username ci --password-stdin',
   ]
   static override flags = {
     ...configFlag,
+    kubeconfig: clusterFlags.kubeconfig,
+    context: clusterFlags.context,
     version: Flags.string({ description: 'version, also the image tag', default: 'dev' }),
     source: Flags.string({
       description: 'Go module with the main package (default: from config, else sample-app)',
     }),
-    repo: Flags.string({ description: 'image repository HOST[:PORT]/NAME (default: from edgecanary.yaml)' }),
+    repo: Flags.string({
+      description:
+        'image repository HOST[:PORT]/NAME (default: from edgecanary.yaml, else the registry the cluster advertises in kube-public/local-registry-hosting + app)',
+    }),
     platform: Flags.string({ description: 'platform(s), comma-separated', default: 'linux/arm64' }),
     builder: Flags.string({
       description: 'native (in-process, default) or docker (Dockerfile via the Engine API)',
@@ -38,12 +46,7 @@ export default class Build extends BaseCommand {
   async run(): Promise<BuildResult> {
     const { flags } = await this.parse(Build)
     const { config } = loadConfig(flags.config)
-    const repo = flags.repo ?? config.repository
-    if (!repo) {
-      throw new UsageError('no image repository given', {
-        hint: 'pass --repo HOST[:PORT]/NAME, or run `edgecanary init` to write one into edgecanary.yaml',
-      })
-    }
+    const repo = await buildRepository(flags, config)
     if (flags.builder === 'docker') {
       const r = await withProgress(
         `docker build ${flags.version}`,

@@ -1,0 +1,33 @@
+import { connectCluster } from '../adapters/kube-cluster.js'
+import type { Config } from '../core/config.js'
+import { UsageError } from '../errors.js'
+import { discoverRegistry } from '../init/service.js'
+
+/**
+ * The image repository `build` pushes to: --repo, else edgecanary.yaml (`repository`, or
+ * `registry` + app), else the registry the cluster advertises in
+ * `kube-public/local-registry-hosting` (the sandbox, kind, k3d) + app.
+ */
+export async function buildRepository(
+  flags: { repo?: string; kubeconfig?: string; context?: string },
+  config: Config,
+): Promise<string> {
+  if (flags.repo) return flags.repo
+  if (config.repository) return config.repository
+  if (config.registry) return `${config.registry}/${config.app}`
+  let registry: string | undefined
+  let why = 'the cluster advertises no registry in kube-public/local-registry-hosting'
+  try {
+    registry = await discoverRegistry(
+      connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context }),
+    )
+  } catch (err) {
+    why = `the cluster could not be asked for its registry (${(err as Error).message.split('\n')[0]})`
+  }
+  if (!registry) {
+    throw new UsageError(`no image repository given, and ${why}`, {
+      hint: 'pass --repo HOST[:PORT]/NAME, run `edgecanary init` to write one into edgecanary.yaml, or point --kubeconfig/--context at a cluster that advertises its registry (the sandbox does)',
+    })
+  }
+  return `${registry}/${config.app}`
+}

@@ -128,10 +128,8 @@ export async function startApiServer(opts: {
       return sendJson(res, 200, doc)
     }
     if (path === '/openapi/v2') {
-      // kubectl 1.20's plain apply needs a 200 here; an empty body of this type will do.
-      if ((req.headers.accept ?? '').includes('protobuf') && !(req.headers.accept ?? '').includes('json')) {
-        throw notFoundPath(path)
-      }
+      // kubectl 1.20's plain apply asks for the protobuf document only and needs a 200: an
+      // empty body (an empty protobuf message) of this type will do.
       res.writeHead(200, { 'content-type': 'application/octet-stream' })
       return void res.end()
     }

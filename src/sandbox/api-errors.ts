@@ -98,6 +98,16 @@ export function expired(requested: number, oldest: number): ApiStatusError {
   return make(410, 'Expired', `too old resource version: ${requested} (${oldest})`)
 }
 
+/** 403 for new content in a Terminating namespace, as the NamespaceLifecycle admission plugin answers. */
+export function namespaceTerminating(t: ResourceType, name: string, ns: string): ApiStatusError {
+  return make(
+    403,
+    'Forbidden',
+    `${qualified(t)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+    { name, group: t.group, kind: t.resource },
+  )
+}
+
 export function badRequest(message: string): ApiStatusError {
   return make(400, 'BadRequest', message)
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { alreadyExists, badRequest, conflict, expired, notFound } from './api-errors.js'
+import { alreadyExists, badRequest, conflict, expired, namespaceTerminating, notFound } from './api-errors.js'
 import { matches, parseSelector, type Requirement } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
 import { applyDefaults, bumpsGeneration, hasStatus, validate } from './strategies.js'
@@ -150,8 +150,10 @@ export class MemoryStore implements ObjectStore {
     else if (!o.metadata.namespace) o.metadata.namespace = 'default'
     validate(t, o)
     const ns = o.metadata.namespace
-    if (t.namespaced && ns && !this.table(RES.namespaces).has(objKey(undefined, ns))) {
-      throw notFound(RES.namespaces, ns)
+    if (t.namespaced && ns) {
+      const namespace = this.table(RES.namespaces).get(objKey(undefined, ns))
+      if (!namespace) throw notFound(RES.namespaces, ns)
+      if (namespace.metadata.deletionTimestamp) throw namespaceTerminating(t, o.metadata.name, ns)
     }
     const k = objKey(ns, o.metadata.name)
     if (this.table(t).has(k)) throw alreadyExists(t, o.metadata.name)
@@ -232,6 +234,7 @@ export class MemoryStore implements ObjectStore {
     if (!old) throw notFound(t, name)
     if (opts.preconditionUid && opts.preconditionUid !== old.metadata.uid) throw conflict(t, name)
     if (opts.dryRun) return clone(old)
+    if (t.resource === 'namespaces') return this.deleteNamespace(old)
     const podSpec = old.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined
     const grace = opts.gracePeriodSeconds ?? podSpec?.terminationGracePeriodSeconds ?? 30
     const graceful = t.resource === 'pods' && podSpec?.nodeName && grace > 0
@@ -249,8 +252,27 @@ export class MemoryStore implements ObjectStore {
     }
     const gone = this.remove(t, old)
     if (opts.propagationPolicy !== 'Orphan') this.cascade(old)
-    if (t.resource === 'namespaces') this.emptyNamespace(name)
     return gone
+  }
+
+  /**
+   * As kube-apiserver does: the first delete turns the namespace `Terminating` (deletionTimestamp,
+   * status.phase) and new content is refused; the namespace controller deletes what it holds
+   * (`emptyNamespace`), and the namespace itself goes once nothing is left in it, so a
+   * `kubectl delete -f` that names the namespace first still deletes the objects after it.
+   */
+  private deleteNamespace(old: KObject): KObject {
+    if (!old.metadata.deletionTimestamp) {
+      const o = clone(old)
+      o.metadata.deletionTimestamp = timestamp()
+      o.status = { ...(o.status as object | undefined), phase: 'Terminating' }
+      return this.commit(RES.namespaces, 'MODIFIED', o)
+    }
+    const name = old.metadata.name
+    const left = ALL_RESOURCES.some(
+      (type) => type.namespaced && [...this.table(type).values()].some((o) => o.metadata.namespace === name),
+    )
+    return left ? clone(old) : this.remove(RES.namespaces, old)
   }
 
   /** Deletes dependents (by ownerReferences uid), as the garbage collector does. */
@@ -267,7 +289,8 @@ export class MemoryStore implements ObjectStore {
     }
   }
 
-  private emptyNamespace(ns: string): void {
+  /** The namespace controller's work for a Terminating namespace: delete its content, then it. */
+  emptyNamespace(ns: string): void {
     for (const type of ALL_RESOURCES) {
       if (!type.namespaced) continue
       for (const o of [...this.table(type).values()]) {
@@ -278,6 +301,8 @@ export class MemoryStore implements ObjectStore {
         }
       }
     }
+    const namespace = this.table(RES.namespaces).get(objKey(undefined, ns))
+    if (namespace?.metadata.deletionTimestamp) this.deleteNamespace(namespace)
   }
 
   private remove(t: ResourceType, old: KObject): KObject {

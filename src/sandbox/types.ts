@@ -119,6 +119,8 @@ export interface ObjectStore {
   watch(type: ResourceType, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): Watch
   /** Current global resourceVersion. */
   resourceVersion(): string
+  /** Namespace controller: deletes the content of a Terminating namespace, then the namespace once empty. */
+  emptyNamespace(namespace: string): void
 }
 
 /** What the apiserver needs from the kubelets for pod subresources. */

@@ -31,12 +31,15 @@ const rsStatus = (o: KObject) => (o.status ?? {}) as RSStatus
 const now = () => Date.now()
 const iso = (ms = now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
 
+/** pkg/controller/namespace: `namespaceDeletionGracePeriod`, before a Terminating namespace is emptied. */
+const NAMESPACE_DELETION_GRACE_MS = 5000
+
 /**
  * The sandbox's kube-controller-manager and scheduler in one loop: Deployment → ReplicaSets
  * (RollingUpdate/Recreate, revisions, status and conditions), ReplicaSet → Pods, scheduling
- * across Ready nodes, Endpoints from Ready pods, and node lifecycle (evict pods of a node
- * NotReady longer than `nodeGraceMs`). Level-triggered: any watch event schedules a full
- * reconcile (coalesced), plus a periodic resync for time-based conditions.
+ * across Ready nodes, Endpoints from Ready pods, node lifecycle (evict pods of a node NotReady
+ * longer than `nodeGraceMs`) and emptying Terminating namespaces. Level-triggered: any watch
+ * event schedules a full reconcile (coalesced), plus a periodic resync for time-based conditions.
  */
 export function startControllers(
   store: ObjectStore,
@@ -74,6 +77,11 @@ export function startControllers(
     safe(schedule)
     for (const svc of store.list(RES.services).items) safe(() => reconcileEndpoints(svc))
     safe(nodeLifecycle)
+    for (const ns of store.list(RES.namespaces).items) {
+      // kube-controller-manager waits namespaceDeletionGracePeriod (5 s) before emptying a namespace
+      const since = Date.parse(ns.metadata.deletionTimestamp ?? '')
+      if (now() - since >= NAMESPACE_DELETION_GRACE_MS) safe(() => store.emptyNamespace(ns.metadata.name))
+    }
   }
 
   function safe(f: () => void): void {

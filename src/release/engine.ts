@@ -508,9 +508,11 @@ class ReleaseRun {
     this.load = undefined
   }
 
+  /** Failed analysis checks of this release so far: the threshold counts them across steps, as Flagger does. */
+  private failedChecks = 0
+
   private async analyse(h: { update(d: string): void }): Promise<void> {
     await this.startLoadIfNeeded()
-    let failed = 0
     for (let it = 0; it < this.plan.analysis.iterations; it++) {
       this.samples = []
       const end = Date.now() + this.intervalMs
@@ -545,8 +547,8 @@ class ReleaseRun {
       )
       if (!v.ok) {
         this.sawFailure(Date.now())
-        failed++
-        if (v.fatal || failed >= this.plan.analysis.threshold)
+        this.failedChecks++
+        if (v.fatal || this.failedChecks >= this.plan.analysis.threshold)
           throw new Rollback(v.reason ?? 'analysis failed')
       }
     }

@@ -179,6 +179,9 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
           updatedAt: new Date().toISOString(),
         }
   const ctx = new ReleaseRun(deps, plan, state, lock)
+  // read before the transition below overwrites it: a release stopped while promoting goes on
+  // promoting (going back to its last step would scale the already-updated stable down again)
+  const inPromotion = resumed && (state.phase === 'Promoting' || state.phase === 'Finalising')
   try {
     if (resumed)
       progress.note(`resuming ${plan.app} ${plan.version} from phase ${state.phase}, step ${state.step + 1}`)
@@ -186,8 +189,11 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
       resumed ? 'Progressing' : 'Progressing',
       resumed ? 'resumed' : `release ${plan.version} started`,
     )
-    if (state.phase === 'Promoting' || state.phase === 'Finalising') await ctx.promote()
-    else {
+    if (inPromotion) {
+      // `edgecanary abort` that took over a stopped promotion still rolls back
+      await ctx.abortIfRequested()
+      await ctx.promote()
+    } else {
       await ctx.ensureCanary()
       try {
         for (let i = Math.max(0, state.step); i < state.steps.length; i++) {
@@ -560,6 +566,13 @@ class ReleaseRun {
       samples: this.samples,
       pods,
       thresholds: this.plan.analysis,
+    })
+  }
+
+  /** Throws Abort when `edgecanary abort` asked for it; any other request is left to the caller. */
+  async abortIfRequested(): Promise<void> {
+    await this.checkRequests().catch((err: unknown) => {
+      if (!(err instanceof PromoteNow)) throw err
     })
   }
 

@@ -1,4 +1,5 @@
 import { Command, Flags, type Interfaces } from '@oclif/core'
+import { parseErrorLine } from './cli/parse-error.js'
 import { EdgecanaryError, errorJson, exitCodeOf } from './errors.js'
 
 /** Flags every cluster-facing command shares, with kubectl's names and meanings. */
@@ -32,25 +33,25 @@ export abstract class BaseCommand extends Command {
     // oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2.
     const isParseError =
       err.oclif?.exit === 2 ||
-      /Unexpected argument|Nonexistent flag|Missing required|Expected --/.test(err.message)
+      /Unexpected argument|Nonexistent flag|Missing required|Expected --|Parsing --|expects a value/.test(
+        err.message,
+      )
     if (!(err instanceof EdgecanaryError) && !isParseError) {
       if (err.oclif?.exit !== undefined && err.oclif.exit !== 1) throw err // oclif exit() calls
     }
     const code = isParseError ? 2 : exitCodeOf(err)
+    // oclif spreads a parse error over lines; keep its detail in the one line we print
+    const parseLine = isParseError ? parseErrorLine(err.message) : undefined
+    const helpHint = `see: edgecanary ${(this.id ?? '').replaceAll(':', ' ')} --help`
     if (this.jsonEnabled()) {
-      const doc = isParseError
-        ? { error: { code: 'USAGE', message: err.message.split('\n')[0], hint: 'see --help' } }
+      const doc = parseLine
+        ? { error: { code: 'USAGE', message: parseLine, hint: helpHint } }
         : errorJson(err)
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
     } else {
-      const first = (err.message || String(err)).split('\n')[0]
+      const first = parseLine ?? (err.message || String(err)).split('\n')[0]
       process.stderr.write(`Error: ${first}\n`)
-      const hint =
-        err instanceof EdgecanaryError
-          ? err.hint
-          : isParseError
-            ? `see: edgecanary ${this.id ?? ''} --help`
-            : undefined
+      const hint = err instanceof EdgecanaryError ? err.hint : isParseError ? helpHint : undefined
       if (hint) process.stderr.write(`Hint: ${hint}\n`)
       if (process.env.EDGECANARY_DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
     }

@@ -111,11 +111,28 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
     client.connect(config)
   })
 
+  // After the handshake a dropped connection (a host rebooting) must not crash the process:
+  // it is remembered, and the next command fails with it.
+  let lost: Error | undefined
+  client.on('error', (err: Error) => {
+    lost = err
+  })
+  client.on('close', () => {
+    lost ??= new Error('connection closed')
+  })
+
   const run = (
     cmd: string,
     opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
   ): Promise<RunResult> =>
     new Promise((resolve, reject) => {
+      if (lost) {
+        return reject(
+          new UnreachableError(`${o.user}@${name} dropped the SSH connection: ${lost.message}`, {
+            hint: 'check that the host is up, then run again',
+          }),
+        )
+      }
       const full = opts.sudo ? `sudo -S -p '' sh -c ${shq(cmd)}` : cmd
       client.exec(full, (err, stream) => {
         if (err) return reject(err)

@@ -14,6 +14,7 @@ import {
   serverInstallCommand,
 } from './plan.js'
 import { type HostFacts, judgeHosts } from './preflight.js'
+import { hostTable } from './report.js'
 
 /** How k3s gets onto the hosts: the online installer, or files from the laptop (airgap). */
 export type InstallFiles =
@@ -190,6 +191,7 @@ export async function runBootstrap(
         )
       }
     }
+    for (const line of hostTable(hosts.map((h) => h.report))) progress.note(line)
     const bad = hosts.filter((h) => !h.report.ok)
     if (bad.length > 0) {
       pre.fail(`${bad.length} of ${hosts.length} host(s) failed preflight`)

@@ -22,7 +22,7 @@ interface HostReport {
 // `init --hosts` against four real sshd "Pis" in network namespaces, with the stand-in k3s
 // installer (airgap flags) that runs the edgecanary sandbox as the k3s API on the server host
 // and joins the agents as its nodes. Host 2's sudo needs a password.
-describe('edgecanary init --hosts on four SSH hosts', () => {
+describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () => {
   let t: TestHosts
   let home: string
   let env: NodeJS.ProcessEnv
@@ -76,7 +76,7 @@ describe('edgecanary init --hosts on four SSH hosts', () => {
   }
 
   beforeAll(async () => {
-    t = await startHosts(4, { sudoPasswordHost: 2 })
+    t = await startHosts(4, { sudoPasswordHost: 2, clockSkewS: { 3: 12 } })
     home = mkdtempSync(join(tmpdir(), 'ec-init-hosts-'))
     mkdirSync(join(home, '.ssh'), { mode: 0o700 })
     copyFileSync(t.clientKeyFile, join(home, '.ssh', 'id_ed25519'))
@@ -176,6 +176,14 @@ describe('edgecanary init --hosts on four SSH hosts', () => {
       'already installed',
       'already installed',
     ])
+    // host 3's clock runs 12 s ahead: measured against the laptop, a warning, not a refusal
+    const skewed = out.bootstrap.hosts[3] as HostReport & { clockSkewS: number; warnings: string[] }
+    expect(skewed.clockSkewS).toBeGreaterThanOrEqual(10)
+    expect(skewed.clockSkewS).toBeLessThanOrEqual(14)
+    expect(skewed.warnings.join(' ')).toMatch(/clock is off by 1\d s/)
+    expect(
+      Math.abs((out.bootstrap.hosts[0] as HostReport & { clockSkewS: number }).clockSkewS),
+    ).toBeLessThanOrEqual(2)
     // no second reboot: the flags were already there
     for (let i = 0; i < 4; i++) expect(t.reboots(i)).toBe(1)
 
@@ -248,6 +256,11 @@ describe('edgecanary init --hosts on four SSH hosts', () => {
     expect(r.status).toBe(2)
     expect(r.stderr).toMatch(/host key of .* has CHANGED \(now SHA256:/)
     expect(r.stderr).toContain('ssh-keygen -R')
+    // the preflight table names every host and where each stands
+    expect(r.stderr).toMatch(/HOST\s+ROLE\s+HOSTNAME\s+ARCH/)
+    expect(r.stderr).toMatch(
+      new RegExp(`pi@${t.hosts[0].ip.replace(/\./g, '\\.')}\\s+server\\s+pi-a\\s+arm64`),
+    )
   })
 
   it('--dry-run prints the plan with the token redacted, touching nothing', async () => {

@@ -20,6 +20,7 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
   static override examples = [
     '<%= config.bin %> init',
     '<%= config.bin %> init --version 1.0 --replicas 4 -n production',
+    '<%= config.bin %> init --version 1.0 --json',
     '<%= config.bin %> init --registry registry.lan:5000 --context pi-cluster',
     '<%= config.bin %> init --image 127.0.0.1:5000/kubeapp:1.0 --dry-run',
     '<%= config.bin %> init --teardown',

@@ -22,6 +22,7 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
     '<%= config.bin %> release 2.0',
     '<%= config.bin %> release 2.1 --steps 25,50 --pause',
     '<%= config.bin %> release 2.0 --interval 2s --iterations 2',
+    '<%= config.bin %> release 2.0 --json > release-2.0.json',
     '<%= config.bin %> release 3.0 --env FAIL_RATE=0.3',
     '<%= config.bin %> release 2.0 --image 127.0.0.1:5000/kubeapp:2.0@sha256:… --dry-run',
   ]

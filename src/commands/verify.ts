@@ -12,6 +12,7 @@ export default class Verify extends BaseCommand {
   static override examples = [
     '<%= config.bin %> verify',
     '<%= config.bin %> verify --requests 2000 --rate 200',
+    '<%= config.bin %> verify --requests 200 --json',
     '<%= config.bin %> verify --url http://10.0.0.10 --expect-version 2.0 --max-errors 0',
   ]
   static override flags = {

@@ -14,6 +14,7 @@ export default class SandboxFault extends BaseCommand {
     '<%= config.bin %> sandbox fault api-restart',
     '<%= config.bin %> sandbox fault slow-pulls --ms 3000',
     '<%= config.bin %> sandbox fault registry-down',
+    '<%= config.bin %> sandbox fault node-stop pi-2 --json',
   ]
   static override args = {
     kind: Args.string({ required: true, options: [...FAULT_KINDS], description: 'what to break or mend' }),

@@ -21,7 +21,7 @@ interface PodJson {
     containerStatuses?: {
       restartCount: number
       state: Record<string, { reason?: string; message?: string; exitCode?: number }>
-      lastState?: Record<string, { reason?: string; exitCode?: number }>
+      lastState?: Record<string, { reason?: string; message?: string; exitCode?: number }>
     }[]
   }
 }
@@ -156,27 +156,31 @@ spec: {type: LoadBalancer, selector: {app: split}, ports: [{port: 80, targetPort
     expect(cs?.lastState?.terminated).toMatchObject({ reason: 'Error', exitCode: 1 })
   })
 
-  it('an amd64-only image on arm64 nodes fails with exec format error, as on a Pi', async () => {
+  it('an amd64-only image on arm64 nodes fails with exec format error, then CrashLoopBackOff, as on a Pi', async () => {
     await apply(deploy('wrongarch', amd64, 1))
+    // the container starts, exits with `exec format error` (terminated, reason Error, the
+    // message naming it), and the kubelet backs off: CrashLoopBackOff (k8s-behaviour.md §3)
     const p = await waitFor(
-      'exec format error',
+      'CrashLoopBackOff after exec format error',
       async () => {
         const [x] = await pods('name=wrongarch')
         const cs = x?.status.containerStatuses?.[0]
-        return cs && (cs.state.terminated?.message ?? '').includes('exec format error')
-          ? x
-          : cs?.lastState?.terminated
-            ? x
-            : undefined
+        return cs?.state.waiting?.reason === 'CrashLoopBackOff' && cs.lastState?.terminated ? x : undefined
       },
       30_000,
       100,
     )
+    const cs = p.status.containerStatuses?.[0]
+    expect(cs?.lastState?.terminated).toMatchObject({ reason: 'Error', exitCode: 1 })
+    expect(cs?.lastState?.terminated?.message).toContain('exec format error')
+    expect(cs?.restartCount).toBeGreaterThanOrEqual(1)
     expect(p.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False')
-    const logs = await kubectl('logs', '-n', 'w', p.metadata.name).catch(async () =>
-      kubectl('logs', '-n', 'w', p.metadata.name, '--previous'),
+    expect(await kubectl('get', 'pods', '-n', 'w', '-l', 'name=wrongarch', '--no-headers')).toMatch(
+      /0\/1\s+CrashLoopBackOff\s/,
     )
-    expect(logs).toContain('exec /app: exec format error')
+    expect(await kubectl('logs', '-n', 'w', p.metadata.name, '--previous')).toContain(
+      'exec /app: exec format error',
+    )
   })
 
   it('readiness that never passes keeps the pod out of the Endpoints', async () => {

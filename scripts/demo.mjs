@@ -61,7 +61,18 @@ ec(['verify', '--requests', '100', '--rate', '40', '--expect-version', '2.0'])
 
 banner('4. a bad release: 3.0 answers 30 % of requests with 500 — edgecanary rolls it back by itself')
 const code = ec(
-  ['release', '3.0', '--source', join(root, 'sample-app'), '--env', 'FAIL_RATE=0.3', '--interval', '2s', '--iterations', '2'],
+  [
+    'release',
+    '3.0',
+    '--source',
+    join(root, 'sample-app'),
+    '--env',
+    'FAIL_RATE=0.3',
+    '--interval',
+    '2s',
+    '--iterations',
+    '2',
+  ],
   { allow: [1] },
 )
 process.stderr.write(`release 3.0 exited ${code} (1 = rolled back)\n`)

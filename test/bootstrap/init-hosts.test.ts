@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -270,17 +270,22 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
     expect(r.stdout).toContain("K3S_TOKEN='***'")
   })
 
-  it('--uninstall runs the k3s uninstall scripts and removes the context', async () => {
+  it('--uninstall, with hosts named by ~/.ssh/config aliases, runs the uninstall scripts and removes the context', async () => {
     // host 1 got a new key above: accept it again as the user would after checking it
     execFileSync('ssh-keygen', ['-R', t.hosts[1].ip, '-f', join(home, '.ssh', 'known_hosts')], {
       stdio: 'ignore',
     })
+    // aliases resolve through ~/.ssh/config (Host → HostName, User), as with ssh
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      t.hosts.map((h) => `Host ${h.name}\n  HostName ${h.ip}\n  User pi\n`).join('\n'),
+    )
     const r = await ec(
       [
         'init',
         '--uninstall',
         '--hosts',
-        hostsFlag(),
+        t.hosts.map((h) => h.name).join(','),
         '--accept-new-host-keys',
         '--sudo-password-stdin',
         '--json',
@@ -288,8 +293,13 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
       password(),
     )
     expect(r.status, r.stderr).toBe(0)
-    const out = JSON.parse(r.stdout) as { hosts: { removed: string }[]; contextRemoved: boolean }
-    expect(out.hosts.map((h) => h.removed)).toEqual(['server', 'agent', 'agent', 'agent'])
+    const out = JSON.parse(r.stdout) as {
+      hosts: { host: string; removed: string }[]
+      contextRemoved: boolean
+    }
+    expect(out.hosts.map((h) => [h.host, h.removed])).toEqual(
+      t.hosts.map((h, i) => [`pi@${h.ip}`, i === 0 ? 'server' : 'agent']),
+    )
     expect(out.contextRemoved).toBe(true)
     expect((await calls(0)).at(-1)?.event).toBe('uninstall')
     expect(await cat(0, '/usr/local/bin/k3s-uninstall.sh')).toBe('')

@@ -25,14 +25,27 @@ const touch = (n: number) =>
 const ec = async (version: string) => {
   const t = performance.now()
   const r = await runCli(['build', '--version', version, '--repo', repo, '--source', src, '--json'], { env })
-  if (r.status !== 0) throw new Error(r.stderr)
+  if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr.trim()}`)
   return {
     ms: performance.now() - t,
     out: JSON.parse(r.stdout) as { blobsUploaded: number; compressedSize: number },
   }
 }
 
+/**
+ * Why a step failed, in full: a failed command's own stderr (the last lines), not only
+ * "Command failed: …", which names the command but not the reason.
+ */
+function reason(err: unknown): string {
+  const e = err as { message?: string; stderr?: string; code?: number | string; signal?: string }
+  const stderr = typeof e.stderr === 'string' ? e.stderr.trim() : ''
+  if (!stderr) return e.message ?? String(err)
+  const exit = e.signal ? `killed by ${e.signal}` : `exit ${e.code}`
+  return `${exit}: ${stderr.split('\n').slice(-6).join('\n    ')}`
+}
+
 let dockerd: { socket: string; stop(): Promise<void> } | undefined
+let stage = 'edgecanary build'
 try {
   touch(0)
   await ec('warmup')
@@ -52,6 +65,7 @@ try {
   // the manual path, against a dockerd of our own
   const ctx = join(dir, 'context')
   mkdirSync(ctx)
+  stage = 'start dockerd (manual path)'
   dockerd = await startDockerd(dir)
   const denv = {
     ...process.env,
@@ -61,27 +75,31 @@ try {
   const manual = async (n: number) => {
     touch(n)
     const t = performance.now()
+    stage = 'go build (manual path)'
     await run(
       'go',
       ['build', '-trimpath', '-ldflags', '-s -w -X main.version=1.2', '-o', join(ctx, 'app'), '.'],
       { cwd: src, env: { ...process.env, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'arm64' } },
     )
     copyFileSync(join(repoRoot, 'templates', 'Dockerfile'), join(ctx, 'Dockerfile'))
+    stage = 'docker build --platform linux/arm64 (manual path)'
     await run('docker', ['build', '--platform', 'linux/arm64', '-t', `${repo}:1.2`, ctx], {
       env: { ...denv, DOCKER_BUILDKIT: '0' },
     })
+    stage = 'docker push (manual path)'
     await run('docker', ['push', `${repo}:1.2`], { env: denv })
     return performance.now() - t
   }
   await manual(2)
   const manualMs = await manual(3)
   touch(4)
+  stage = 'edgecanary build (side by side)'
   const ecMs = (await ec('1.3')).ms
   console.log(
     `warm rebuild + push after a one-line change, side by side: edgecanary ${(ecMs / 1000).toFixed(2)} s vs manual go build + docker build + docker push ${(manualMs / 1000).toFixed(2)} s → ratio ${(ecMs / manualMs).toFixed(2)}   goal ≤ 0.5`,
   )
 } catch (err) {
-  console.log(`manual path could not be measured: ${(err as Error).message.split('\n')[0]}`)
+  console.log(`${stage} failed, so the comparison is incomplete: ${reason(err)}`)
 } finally {
   await dockerd?.stop()
   await registry.close()

@@ -6,6 +6,7 @@ import { runBootstrap, runUninstall } from '../bootstrap/service.js'
 import { bootstrapFlags, setupBootstrap } from '../cli/bootstrap.js'
 import { resolveContext } from '../cli/context.js'
 import { ensureLaptopRegistry } from '../cli/laptop-registry.js'
+import { loadConfig } from '../config.js'
 import { validateConfig } from '../core/config.js'
 import { ConfigError, UsageError } from '../errors.js'
 import { configYaml, type InitResult, runInit, runTeardown } from '../init/service.js'
@@ -62,6 +63,12 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
     }
     if (flags.hosts) {
       const setup = await setupBootstrap(flags)
+      if (!flags.uninstall && !flags.registry && !flags.image && !loadConfig(flags.config).config.registry) {
+        // A new k3s cluster advertises no registry: say so before touching any host.
+        throw new UsageError('init --hosts needs a registry the nodes can pull from', {
+          hint: 'pass --registry HOST:PORT (your registry) or --registry laptop (serve one from this machine)',
+        })
+      }
       if (flags.uninstall) {
         return withProgress('uninstall k3s', { json: this.jsonEnabled() }, (p) =>
           runUninstall(setup.deps, p, setup),

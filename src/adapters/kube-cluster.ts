@@ -75,16 +75,22 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
     contentType = 'application/json',
     attempt = 0,
   ): Promise<T> {
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
     const opts: RequestOptions = {
       method,
       host: server.hostname,
       port: server.port || (server.protocol === 'https:' ? 443 : 80),
       path,
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      headers: {
+        accept: 'application/json',
+        // Node frames a DELETE body neither with chunks nor a length unless told: the server reads it as garbage (400)
+        ...(payload !== undefined
+          ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
+          : {}),
+      },
       timeout: 15_000,
     }
     await kc.applyToHTTPSOptions(opts)
-    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
     let res: { status: number; text: string }
     try {
       res = await new Promise((resolve, reject) => {
@@ -126,7 +132,7 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
           hint: 'check the kubeconfig user (kubectl auth whoami)',
         })
       }
-      throw new HttpError(res.status, message)
+      throw new HttpError(res.status, message || `HTTP ${res.status} for ${method} ${path.split('?')[0]}`)
     }
     return (res.text ? JSON.parse(res.text) : undefined) as T
   }

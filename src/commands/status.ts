@@ -1,7 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { resolveContext } from '../cli/context.js'
+import { FINAL_PHASES, type Phase } from '../release/state.js'
 import { releaseStatus, type StatusReport } from '../release/status.js'
+
+const ended = (phase: string) => phase === 'NotFound' || FINAL_PHASES.includes(phase as Phase)
 
 export default class Status extends BaseCommand {
   static override description =
@@ -15,7 +18,10 @@ export default class Status extends BaseCommand {
     ...clusterFlags,
     ...configFlag,
     app: Flags.string({ description: 'app name (default: from edgecanary.yaml, else kubeapp)' }),
-    watch: Flags.boolean({ char: 'w', description: 'print again whenever something changes (Ctrl-C stops)' }),
+    watch: Flags.boolean({
+      char: 'w',
+      description: 'print again whenever something changes; exits when the release ends (Ctrl-C stops)',
+    }),
   }
 
   async run(): Promise<StatusReport> {
@@ -29,7 +35,8 @@ export default class Status extends BaseCommand {
       if (text !== last && !this.jsonEnabled())
         process.stdout.write(`${flags.watch ? `[${new Date().toLocaleTimeString()}]\n` : ''}${text}\n`)
       last = text
-      if (!flags.watch || i > 36_000) return r
+      // --watch follows a release to its end (Succeeded, RolledBack, Aborted), then exits
+      if (!flags.watch || ended(r.phase) || i > 36_000) return r
       await new Promise((res) => setTimeout(res, 1000))
     }
   }

@@ -164,6 +164,17 @@ export interface Cluster {
   applyDeployment(ns: string, d: Deployment): Promise<Deployment>
   /** JSON merge patch. */
   patchDeployment(ns: string, name: string, patch: object): Promise<Deployment>
+  /**
+   * JSON merge patch on the condition that the Deployment still has `resourceVersion` (optimistic
+   * concurrency, as `metadata.resourceVersion` in a patch asks of the API server); resolves
+   * undefined on 409 Conflict.
+   */
+  patchDeploymentIf(
+    ns: string,
+    name: string,
+    resourceVersion: string,
+    patch: object,
+  ): Promise<Deployment | undefined>
   deleteDeployment(ns: string, name: string): Promise<void>
   listPods(ns: string, labelSelector: string): Promise<Pod[]>
   /** GET through the API server's pod proxy: `/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}`. */

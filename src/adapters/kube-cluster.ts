@@ -205,6 +205,21 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
     },
     patchDeployment: (n, name, patch) =>
       call<Deployment>('PATCH', `${apps(n)}/deployments/${name}`, patch, 'application/merge-patch+json'),
+    async patchDeploymentIf(n, name, resourceVersion, patch) {
+      const p = patch as { metadata?: object }
+      const body = { ...p, metadata: { ...(p.metadata ?? {}), resourceVersion } }
+      try {
+        return await call<Deployment>(
+          'PATCH',
+          `${apps(n)}/deployments/${name}`,
+          body,
+          'application/merge-patch+json',
+        )
+      } catch (err) {
+        if (err instanceof HttpError && err.code === 409) return undefined
+        throw err
+      }
+    },
     deleteDeployment: (n, name) =>
       ignore404(call('DELETE', `${apps(n)}/deployments/${name}`, { propagationPolicy: 'Background' })),
     async listPods(n, sel) {

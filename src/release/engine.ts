@@ -1,11 +1,12 @@
 import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample } from '../core/analysis.js'
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
+import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
 import type { PlanStep } from '../core/release-plan.js'
-import { Interrupted, ReleaseFailed, UsageError } from '../errors.js'
+import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
-import { acquireLock, type HeldLock } from './lock.js'
+import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
 import { externalUrl } from './service-url.js'
 import {
@@ -15,7 +16,7 @@ import {
   REQUEST_ANNOTATION,
   type ReleaseState,
   readState,
-  writeState,
+  statePatch,
 } from './state.js'
 
 export const GATE = 'edgecanary.dev/gate'
@@ -30,6 +31,8 @@ export interface ReleasePlanInput {
   env: Record<string, string>
   analysis: AnalysisConfig
   readinessDeadlineMs: number
+  /** The canary Deployment's progressDeadlineSeconds; past it, Kubernetes marks it ProgressDeadlineExceeded (default 60 s). */
+  progressDeadlineMs?: number
   leaseSeconds: number
   pause: boolean
   notify: string[]
@@ -79,6 +82,7 @@ export function canaryDeployment(
   image: string,
   env: Record<string, string>,
   replicas: number,
+  progressDeadlineSeconds = 60,
 ): Deployment {
   const tpl = structuredClone(stable.spec.template)
   const labels = { ...(tpl.metadata?.labels ?? {}), app, track: 'canary' }
@@ -101,6 +105,7 @@ export function canaryDeployment(
     },
     spec: {
       replicas,
+      progressDeadlineSeconds,
       selector: { matchLabels: { app, track: 'canary' } },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
       template: {
@@ -156,7 +161,18 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
       hint: `finish it with \`edgecanary promote\` or \`edgecanary abort\`, or resume it with \`edgecanary release ${prior.version}\``,
     })
   }
-  const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds)
+  // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
+  const canary0 = await cluster.getDeployment(ns, canaryName(plan.app))
+  const floor = Math.max(epochOn(stable0)?.n ?? -1, epochOn(canary0)?.n ?? -1) + 1
+  const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, { floor })
+  try {
+    // from here on, a holder we took over from cannot write these any more
+    await lock.claim(plan.app)
+    await lock.claim(canaryName(plan.app))
+  } catch (err) {
+    await lock.release().catch(() => {})
+    throw err
+  }
   const resumed = Boolean(prior && !FINAL_PHASES.includes(prior.phase) && prior.version === plan.version)
   const stableImage = stable0.spec.template.spec.containers[0]?.image ?? ''
   const state: ReleaseState =
@@ -249,6 +265,12 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
   }
 }
 
+/** A best-effort write may fail quietly, except when the fence refused it: then the holder must stop. */
+function keepLockHeld(err: unknown): undefined {
+  if (err instanceof LockHeld) throw err
+  return undefined
+}
+
 function versionOf(d: Deployment): string | undefined {
   const image = d.spec.template.spec.containers[0]?.image ?? ''
   return readState(d)?.phase === 'Succeeded'
@@ -284,11 +306,11 @@ class ReleaseRun {
   }
 
   async transition(phase: Phase, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
-    await this.lock.check()
     this.state.phase = phase
     if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'RollingBack')
       this.state.reason = this.state.reason ?? message
-    const d = await writeState(this.cluster, this.state)
+    // the event and the notification follow a state write the fence let through
+    const d = await this.lock.patch(this.plan.app, statePatch(this.state))
     await this.cluster.recordEvent(this.ns, d, `Canary${phase}`, `${this.plan.version}: ${message}`, type)
     const s = this.state.steps[this.state.step]
     const ev: ReleaseEvent = {
@@ -316,9 +338,18 @@ class ReleaseRun {
       this.state.image,
       this.state.env,
       existing?.spec.replicas ?? 0,
+      Math.round((this.plan.progressDeadlineMs ?? 60_000) / 1000),
     )
-    await this.lock.check()
-    await this.cluster.applyDeployment(this.ns, want)
+    if (existing) {
+      // fenced: the spec of the canary this release drives (a merge patch replaces its lists)
+      await this.lock.patch(canaryName(this.plan.app), {
+        metadata: { labels: want.metadata.labels },
+        spec: want.spec,
+      })
+    } else {
+      want.metadata.annotations = { [EPOCH_ANNOTATION]: formatEpoch(this.lock.epoch) }
+      await this.cluster.applyDeployment(this.ns, want)
+    }
   }
 
   private async mustStable(): Promise<Deployment> {
@@ -339,8 +370,7 @@ class ReleaseRun {
       `step ${i + 1}/${this.state.steps.length}: stable ${s.stable} : canary ${s.canary} (${s.actualPercent}% of pods)`,
     )
     // 1. canary pods first, so capacity never drops
-    await this.lock.check()
-    await this.cluster.patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: s.canary } })
+    await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: s.canary } })
     h.update(`waiting for ${s.canary} canary pod(s) to start`)
     await this.waitCanaryContainersReady(s.canary)
     // 2. pre-traffic gate through the pod proxy, then the gate condition lets them into the Service
@@ -348,8 +378,7 @@ class ReleaseRun {
     await this.gateCanaryPods()
     await this.waitCanaryReady(s.canary)
     // 3. only now remove stable pods
-    await this.lock.check()
-    await this.cluster.patchDeployment(this.ns, this.plan.app, { spec: { replicas: s.stable } })
+    await this.lock.patch(this.plan.app, { spec: { replicas: s.stable } })
     await this.waitStable(s.stable, false)
     h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
     await this.analyse(h)
@@ -390,6 +419,7 @@ class ReleaseRun {
       const ready = pods.filter((p) => cond(p, 'ContainersReady'))
       if (ready.length >= n) return
       await this.gateUnready(pods)
+      await this.progressDeadline()
       if (Date.now() > deadline) {
         const why = pods
           .map(
@@ -403,6 +433,20 @@ class ReleaseRun {
       }
       await sleep(150, this.deps.signal)
     }
+  }
+
+  private lastProgressCheck = 0
+
+  /** The canary Deployment's Progressing condition: ProgressDeadlineExceeded is a named fast-fail (checked once a second). */
+  private async progressDeadline(): Promise<void> {
+    if (Date.now() - this.lastProgressCheck < 1000) return
+    this.lastProgressCheck = Date.now()
+    const c = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    const p = c?.status?.conditions?.find((x) => x.type === 'Progressing')
+    if (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded')
+      throw new Rollback(
+        `progress deadline: ${canaryName(this.plan.app)} made no progress in ${c?.spec.progressDeadlineSeconds ?? 60}s (${p.message ?? 'ProgressDeadlineExceeded'})`,
+      )
   }
 
   private async probe(pod: Pod): Promise<PodCheck> {
@@ -459,6 +503,9 @@ class ReleaseRun {
       if (check.health !== 200) {
         throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${check.health}`)
       }
+      // Pods carry no epoch (the ReplicaSet creates them), so this write is checked, not fenced.
+      // The window is safe: the gate only opens a pod this holder has just probed healthy at the
+      // target version, which is exactly what a new holder would do to the same pod.
       await this.lock.check()
       await this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed')
     }
@@ -546,8 +593,7 @@ class ReleaseRun {
         canaryErrors: v.canary.errors,
         p99Ms: v.canary.p99 && Math.round(v.canary.p99),
       }
-      await this.lock.check()
-      await writeState(this.cluster, this.state)
+      await this.lock.patch(this.plan.app, statePatch(this.state))
       h.update(
         `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
       )
@@ -582,7 +628,7 @@ class ReleaseRun {
     const req = d?.metadata.annotations?.[REQUEST_ANNOTATION]
     if (!req) return undefined
     if (req === 'abort') {
-      await this.cluster.patchDeployment(this.ns, this.plan.app, {
+      await this.lock.patch(this.plan.app, {
         metadata: { annotations: { [REQUEST_ANNOTATION]: null } },
       })
       throw new Abort('aborted on request (edgecanary abort)')
@@ -604,7 +650,7 @@ class ReleaseRun {
       await this.reportDrift()
       const r = await this.checkRequests()
       if (r === 'promote-step') {
-        await this.cluster.patchDeployment(this.ns, this.plan.app, {
+        await this.lock.patch(this.plan.app, {
           metadata: { annotations: { [REQUEST_ANNOTATION]: null } },
         })
         return
@@ -631,8 +677,7 @@ class ReleaseRun {
     const drift = found.join('; ') || undefined
     if (drift === this.state.drift) return
     this.state.drift = drift
-    await this.lock.check()
-    const d = await writeState(this.cluster, this.state)
+    const d = await this.lock.patch(this.plan.app, statePatch(this.state))
     if (drift) {
       await this.cluster.recordEvent(this.ns, d, 'CanaryDrift', drift, 'Warning')
       this.deps.progress.note(`drift: ${drift}; the next step or promotion sets the counts again`)
@@ -643,7 +688,7 @@ class ReleaseRun {
     const h = this.deps.progress.step(
       `promote ${this.plan.version} to all ${this.state.replicas} stable pods`,
     )
-    await this.cluster.patchDeployment(this.ns, this.plan.app, {
+    await this.lock.patch(this.plan.app, {
       metadata: { annotations: { [REQUEST_ANNOTATION]: null } },
     })
     await this.transition('Promoting', `promoting ${this.plan.version}`)
@@ -651,8 +696,7 @@ class ReleaseRun {
     const containers = stable.spec.template.spec.containers.map((c, i) =>
       i === 0 ? { ...c, image: this.state.image } : c,
     )
-    await this.lock.check()
-    await this.cluster.patchDeployment(this.ns, this.plan.app, {
+    await this.lock.patch(this.plan.app, {
       spec: {
         replicas: this.state.replicas,
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
@@ -667,11 +711,11 @@ class ReleaseRun {
         throw new Rollback(`after promotion ${p.metadata.name} answers /version "${c.version}"`)
     }
     await this.transition('Finalising', 'stable runs the new version; removing the canary')
-    await this.cluster
-      .patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: 0 } })
-      .catch(() => undefined)
+    await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: 0 } }).catch(keepLockHeld)
     this.state.reason = undefined
     await this.transition('Succeeded', `${this.plan.version} promoted`)
+    // unfenced (a ConfigMap written with its own resourceVersion): it follows the fenced write of
+    // the final phase, and a holder taking over after that sees a finished release and does nothing
     await appendHistory(this.cluster, this.state)
     h.done(`${this.plan.app} ${this.plan.version} on ${this.state.replicas}/${this.state.replicas} pods`)
   }
@@ -686,14 +730,12 @@ class ReleaseRun {
     const containers = stable.spec.template.spec.containers.map((c, i) =>
       i === 0 ? { ...c, image: this.state.previousImage } : c,
     )
-    await this.cluster.patchDeployment(this.ns, this.plan.app, {
+    await this.lock.patch(this.plan.app, {
       spec: { replicas: this.state.replicas, template: { spec: { containers } } },
     })
     // stable back to full strength and Ready before any canary pod goes
     await this.waitStable(this.state.replicas, true).catch(() => undefined)
-    await this.cluster
-      .patchDeployment(this.ns, canaryName(this.plan.app), { spec: { replicas: 0 } })
-      .catch(() => undefined)
+    await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: 0 } }).catch(keepLockHeld)
     this.state.timings = {
       failureSeenAt: new Date(this.firstFailure ?? Date.now()).toISOString(),
       rollbackDoneAt: new Date().toISOString(),

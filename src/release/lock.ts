@@ -1,12 +1,34 @@
 import { hostname } from 'node:os'
+import { type Epoch, fenceDecision, formatEpoch, parseEpoch } from '../core/epoch.js'
 import { LockHeld } from '../errors.js'
-import type { Cluster, Lease } from '../ports.js'
+import type { Cluster, Deployment, Lease } from '../ports.js'
+
+/** The holder's epoch on each Deployment it drives: the fencing token of its writes. */
+export const EPOCH_ANNOTATION = 'edgecanary.dev/epoch'
 
 export interface HeldLock {
   identity: string
-  /** Throws LockHeld when another process took the lease over (the epoch changed). */
+  /** leaseTransitions at acquisition and the holder: what every write of this holder carries. */
+  epoch: Epoch
+  /** Throws LockHeld when another process took the lease over (an early stop; the fence decides). */
   check(): Promise<void>
+  /**
+   * Marks a Deployment as driven by this epoch, right after taking the Lease: refused (LockHeld)
+   * when a newer epoch already claimed it. Resolves undefined when the Deployment does not exist.
+   */
+  claim(name: string): Promise<Deployment | undefined>
+  /**
+   * A fenced JSON merge patch of a Deployment: written only while the Deployment carries this
+   * epoch, and conditional on the resourceVersion that was read with it, so the check and the
+   * write are one step for the API server. A newer epoch → LockHeld, and nothing is written.
+   */
+  patch(name: string, patch: object): Promise<Deployment>
   release(): Promise<void>
+}
+
+/** The epoch a Deployment was last claimed by (its annotation). */
+export function epochOn(d: Deployment | undefined): Epoch | undefined {
+  return parseEpoch(d?.metadata.annotations?.[EPOCH_ANNOTATION])
 }
 
 export function leaseName(app: string): string {
@@ -57,9 +79,16 @@ export async function acquireLock(
   ns: string,
   app: string,
   durationSeconds: number,
+  opts: {
+    /** Who holds it (default: this process, `edgecanary@host:pid`). */
+    identity?: string
+    /** The least leaseTransitions to take: above any epoch already on the app's objects, so epochs grow even when the Lease was deleted. */
+    floor?: number
+  } = {},
 ): Promise<HeldLock> {
   const name = leaseName(app)
-  const identity = myIdentity()
+  const identity = opts.identity ?? myIdentity()
+  const floor = opts.floor ?? 0
   const fresh = (transitions: number): Lease => ({
     metadata: { name, namespace: ns, labels: { app } },
     spec: {
@@ -70,7 +99,7 @@ export async function acquireLock(
       leaseTransitions: transitions,
     },
   })
-  let lease = await cluster.createLease(ns, fresh(0))
+  let lease = await cluster.createLease(ns, fresh(floor))
   if (!lease) {
     const cur = await cluster.getLease(ns, name)
     if (
@@ -82,7 +111,7 @@ export async function acquireLock(
         hint: `wait for it, or follow it with \`edgecanary status -n ${ns}\`; \`edgecanary abort\` stops it`,
       })
     }
-    const next = fresh((cur?.spec.leaseTransitions ?? 0) + 1)
+    const next = fresh(Math.max(floor, (cur?.spec.leaseTransitions ?? 0) + 1))
     next.metadata.resourceVersion = cur?.metadata.resourceVersion
     lease = cur ? await cluster.replaceLease(ns, next) : await cluster.createLease(ns, next)
     if (!lease)
@@ -113,8 +142,49 @@ export async function acquireLock(
     (durationSeconds * 1000) / 3,
   )
   renew.unref()
+  const epoch: Epoch = { n: current.spec.leaseTransitions ?? 0, holder: identity }
+  const refused = (on: Epoch | undefined, what: string) => {
+    lost = true
+    return new LockHeld(
+      `the lock of ${app} was taken over by ${on?.holder ?? 'another process'} (epoch ${on?.n ?? '?'}, ours ${epoch.n}); ${what} refused, stopping without further changes`,
+      { hint: 'run `edgecanary status` to see who continues the release' },
+    )
+  }
+  const fenced = async (
+    target: string,
+    patch: object,
+    mode: 'claim' | 'write',
+  ): Promise<Deployment | undefined> => {
+    const p = patch as { metadata?: { annotations?: Record<string, string | null> } }
+    // a conflict is usually the Deployment controller updating status: read again and retry
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const d = await cluster.getDeployment(ns, target)
+      if (!d) return undefined
+      const on = epochOn(d)
+      if (fenceDecision(on, epoch, mode) === 'refuse') throw refused(on, `write to Deployment ${target}`)
+      const body = {
+        ...p,
+        metadata: {
+          ...p.metadata,
+          annotations: { ...p.metadata?.annotations, [EPOCH_ANNOTATION]: formatEpoch(epoch) },
+        },
+      }
+      const r = await cluster.patchDeploymentIf(ns, target, d.metadata.resourceVersion ?? '', body)
+      if (r) return r
+    }
+    throw new LockHeld(`Deployment ${target} kept changing under a write (50 conflicts)`, {
+      hint: 'run `edgecanary status`; resume with `edgecanary release VERSION`',
+    })
+  }
   return {
     identity,
+    epoch,
+    claim: (target) => fenced(target, {}, 'claim'),
+    async patch(target, patch) {
+      const r = await fenced(target, patch, 'write')
+      if (!r) throw new Error(`Deployment ${ns}/${target} not found`)
+      return r
+    },
     async check() {
       const cur = await cluster.getLease(ns, name)
       if (

@@ -60,11 +60,10 @@ export function readState(d: Deployment | undefined): ReleaseState | undefined {
   }
 }
 
-export async function writeState(cluster: Cluster, s: ReleaseState): Promise<Deployment> {
+/** The merge patch that stores the state on the stable Deployment (stamps `updatedAt`); the engine applies it through its lock's fenced patch. */
+export function statePatch(s: ReleaseState): object {
   s.updatedAt = new Date().toISOString()
-  return cluster.patchDeployment(s.namespace, s.app, {
-    metadata: { annotations: { [STATE_ANNOTATION]: JSON.stringify(s) } },
-  })
+  return { metadata: { annotations: { [STATE_ANNOTATION]: JSON.stringify(s) } } }
 }
 
 export function historyName(app: string): string {

@@ -79,7 +79,7 @@ export async function withProgress<T>(
             },
           })
         },
-        rendererOptions: { persistentOutput: true, outputBar: Number.POSITIVE_INFINITY },
+        rendererOptions: { persistentOutput: true, outputBar: 1 },
       },
     ],
     { renderer: 'default', exitOnError: true, rendererOptions: { collapseErrors: false } },

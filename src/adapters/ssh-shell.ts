@@ -92,8 +92,37 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
   config.sock = sock
   const client = new Client()
   await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve())
+    // A host going down mid-handshake (a reboot) may close the socket with no 'error' at all;
+    // without these two the promise would wait forever.
+    const handshake = setTimeout(
+      () => {
+        client.end()
+        reject(
+          new UnreachableError(`${o.user}@${name} is unreachable over SSH: handshake timed out`, {
+            hint: 'check that sshd runs on the host',
+          }),
+        )
+      },
+      (o.timeoutMs ?? 10_000) + 1_000,
+    )
+    client.once('ready', () => {
+      clearTimeout(handshake)
+      resolve()
+    })
+    client.once('close', () => {
+      clearTimeout(handshake)
+      reject(
+        hostKeyProblem ??
+          new UnreachableError(
+            `${o.user}@${name} is unreachable over SSH: connection closed during the handshake`,
+            {
+              hint: 'check that sshd runs on the host',
+            },
+          ),
+      )
+    })
     client.once('error', (err: Error & { level?: string }) => {
+      clearTimeout(handshake)
       if (hostKeyProblem) return reject(hostKeyProblem)
       if (err.level === 'client-authentication') {
         return reject(

@@ -426,18 +426,19 @@ async function fixCgroupsAndReboot(
   let sawDown = false
   await sleep(1000)
   for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
+    let sh: RemoteShell | undefined
     try {
-      const sh = await deps.connect(h.target)
-      const id = (await sh.run('cat /proc/sys/kernel/random/boot_id')).stdout.trim()
+      sh = await deps.connect(h.target)
+      const id = (await sh.run('cat /proc/sys/kernel/random/boot_id', { timeoutMs: 10_000 })).stdout.trim()
       if (sawDown || id !== bootId) {
         h.shell = sh
         break
       }
-      sh.close()
     } catch (err) {
       if (err instanceof UsageError && !(err.code === 'UNREACHABLE')) throw err
       sawDown = true
     }
+    sh?.close()
     await sleep(500)
   }
   if (!h.shell) {

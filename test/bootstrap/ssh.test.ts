@@ -109,6 +109,40 @@ describe('SSH remote shell (ssh2) against a real sshd', () => {
     again.close()
   })
 
+  it('logs in with a key held by a real ssh-agent when no key file is found', async () => {
+    const sock = join(dir, 'agent.sock')
+    const out = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' })
+    const agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)?.[1])
+    const saved = process.env.SSH_AUTH_SOCK
+    try {
+      execFileSync('ssh-add', ['-q', join(dir, 'client')], { env: { ...process.env, SSH_AUTH_SOCK: sock } })
+      process.env.SSH_AUTH_SOCK = sock
+      const sh = await connectShell({
+        host: '127.0.0.1',
+        port,
+        user: 'root',
+        keyFiles: [join(dir, 'no-such-key')],
+        knownHostsFile: known,
+      })
+      expect((await sh.run('echo via-agent')).stdout).toBe('via-agent\n')
+      sh.close()
+      // without the agent the same call has no key to offer and is refused
+      process.env.SSH_AUTH_SOCK = ''
+      await expect(
+        connectShell({
+          host: '127.0.0.1',
+          port,
+          user: 'root',
+          keyFiles: [join(dir, 'no-such-key')],
+          knownHostsFile: known,
+        }),
+      ).rejects.toThrow('refused our SSH keys')
+    } finally {
+      process.env.SSH_AUTH_SOCK = saved
+      if (agentPid > 0) process.kill(agentPid)
+    }
+  })
+
   it('refuses a changed host key, always, naming the new fingerprint', async () => {
     await stopSshd()
     await startSshd(join(dir, 'host2'))

@@ -388,12 +388,22 @@ describe('edgecanary release on the sandbox', () => {
     expect(st).toMatchObject({ phase: 'RolledBack', version, ratio: '4:0' })
     expect(t.minReady).toBeGreaterThanOrEqual(1) // never a Service without a Ready endpoint
     expect(Object.keys(users.versions).every((v) => v === prev.version || v === version)).toBe(true)
-    return { r, users, st, t, prev }
+    // history keeps the rolled-back release with the engine's failure → rollback-done timings
+    const h = (await history()).releases.at(-1)
+    expect(h).toMatchObject({ version, phase: 'RolledBack', reason: st.reason })
+    const timings = h?.timings ?? {}
+    const rollbackMs = Date.parse(timings.rollbackDoneAt ?? '') - Date.parse(timings.failureSeenAt ?? '')
+    expect(rollbackMs).toBeGreaterThanOrEqual(0)
+    return { r, users, st, t, prev, timings, rollbackMs }
   }
 
   it('2. HEALTH_STATUS=500 stops at the pre-traffic gate and rolls back with 0 failed user requests', async () => {
     const t0 = Date.now()
-    const { r, users, st, prev, t } = await badRelease('2.1', [...fast, '--env', 'HEALTH_STATUS=500'])
+    const { r, users, st, prev, t, rollbackMs } = await badRelease('2.1', [
+      ...fast,
+      '--env',
+      'HEALTH_STATUS=500',
+    ])
     expect(r.stderr).toContain('pre-traffic gate')
     expect(r.stderr).toContain('/health answered 500')
     expect(st.reason).toContain('/health answered 500')
@@ -401,13 +411,13 @@ describe('edgecanary release on the sandbox', () => {
     expect(t.minReady).toBeGreaterThanOrEqual(REPLICAS)
     expect(users.errorCount).toBe(0)
     expect(Object.keys(users.versions)).toEqual([prev.version])
-    note('2 HEALTH_STATUS=500', t0, users)
+    note('2 HEALTH_STATUS=500', t0, users, `failure seen → rollback done ${rollbackMs}ms`)
   }, 180_000)
 
   it('3. FAIL_RATE=0.5: the success-rate gate rolls back within one interval of the canary taking traffic', async () => {
     const t0 = Date.now()
     const interval = 1000
-    const { r, users, st, t } = await badRelease('2.2', [...fast, '--env', 'FAIL_RATE=0.5'], 100)
+    const { r, users, st, t, timings } = await badRelease('2.2', [...fast, '--env', 'FAIL_RATE=0.5'], 100)
     // sample-app fails request n when floor(n·rate) > floor((n−1)·rate): its first request (the
     // gate's /version probe) succeeds, so the canary passes the gate and takes user traffic; its
     // second request fails. The verdict comes from the requests through the Service and names the
@@ -420,7 +430,6 @@ describe('edgecanary release on the sandbox', () => {
     expect(t.canaryReadyAt, 'the canary pod never became an endpoint').toBeDefined()
     const inService = t.canaryReadyAt ?? 0
     const rollbackStart = t.phases.find((p) => p.phase === 'RollingBack')?.at ?? Number.NaN
-    const timings = (await history()).releases.at(-1)?.timings ?? {}
     const failureSeen = Date.parse(timings.failureSeenAt ?? '')
     const done = Date.parse(timings.rollbackDoneAt ?? '')
     // "within one interval": the success-rate gate judges the first interval in which the canary
@@ -451,7 +460,7 @@ describe('edgecanary release on the sandbox', () => {
     const t0 = Date.now()
     // 40 req/s of built-in load: ≥ 5 canary samples (the minimum) per 1 s interval at 800 ms each.
     // With 1 iteration per step and the failed-check threshold 2, the failures of two steps add up.
-    const { r, users, st } = await badRelease('2.3', [
+    const { r, users, st, rollbackMs } = await badRelease('2.3', [
       '--interval',
       '1s',
       '--iterations',
@@ -468,13 +477,13 @@ describe('edgecanary release on the sandbox', () => {
     expect(users.versions['2.3']).toBeGreaterThan(0)
     expect(users.p99MaxMs).toBeGreaterThanOrEqual(800)
     expect(users.errorCount).toBe(0)
-    note('4 LATENCY_MS=800', t0, users, `reason "${st.reason}"`)
+    note('4 LATENCY_MS=800', t0, users, `reason "${st.reason}"; failure seen → rollback done ${rollbackMs}ms`)
   }, 180_000)
 
   it('5. CRASH_AFTER_S=2 fails fast on CrashLoopBackOff, naming it', async () => {
     const t0 = Date.now()
     // 3 s intervals: the canary crashes 2 s after it starts, during its first step
-    const { r, users, st } = await badRelease('2.4', [
+    const { r, users, st, rollbackMs } = await badRelease('2.4', [
       '--interval',
       '3s',
       '--iterations',
@@ -492,7 +501,12 @@ describe('edgecanary release on the sandbox', () => {
       true,
     )
     expect(users.errorCount).toBeLessThanOrEqual(5)
-    note('5 CRASH_AFTER_S=2', t0, users, `reason "${st.reason}"`)
+    note(
+      '5 CRASH_AFTER_S=2',
+      t0,
+      users,
+      `reason "${st.reason}"; failure seen → rollback done ${rollbackMs}ms`,
+    )
   }, 180_000)
 
   /** A refusal before anything changes: exit 2, the stable untouched, status as before, users unaffected. */
@@ -549,13 +563,13 @@ spec:
   it('6. a /version that differs from the requested version is stopped at the gate', async () => {
     const t0 = Date.now()
     const image = await pushSampleApp(sb, '2.7')
-    const { r, users, st, prev, t } = await badRelease('2.8', ['--image', image, ...fast])
+    const { r, users, st, prev, t, rollbackMs } = await badRelease('2.8', ['--image', image, ...fast])
     expect(r.stderr).toContain('/version is "2.7", expected "2.8"')
     expect(st.reason).toContain('/version is "2.7", expected "2.8"')
     expect(t.canaryReadyAt).toBeUndefined()
     expect(users.errorCount).toBe(0)
     expect(Object.keys(users.versions)).toEqual([prev.version])
-    note('6 /version mismatch', t0, users)
+    note('6 /version mismatch', t0, users, `failure seen → rollback done ${rollbackMs}ms`)
   }, 180_000)
 
   // SIGKILL of the CLI at each step boundary, then each way to continue.
@@ -645,7 +659,11 @@ spec:
       const promoted = k.next !== 'abort'
       if (k.next === 'resume')
         expect(JSON.parse(cont.stdout)).toMatchObject({ phase: 'Succeeded', resumed: true })
-      if (k.next === 'promote') expect(JSON.parse(cont.stdout)).toMatchObject({ delegated: false })
+      // with no live holder, promote and abort take the Lease over and do the work themselves
+      if (k.next === 'promote')
+        expect(JSON.parse(cont.stdout)).toMatchObject({ delegated: false, result: { phase: 'Succeeded' } })
+      if (k.next === 'abort')
+        expect(JSON.parse(cont.stdout)).toMatchObject({ delegated: false, phase: 'Aborted' })
       if (killedIn.phase === 'Promoting' && promoted)
         // the promotion goes on: the stable is not scaled back to a step below where it stood
         expect(t.minStableSpec).toBeGreaterThanOrEqual(st.stable.replicas)

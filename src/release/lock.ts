@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { type Epoch, fenceDecision, formatEpoch, parseEpoch } from '../core/epoch.js'
+import { isAlive } from '../daemon.js'
 import { LockHeld } from '../errors.js'
 import type { Cluster, Deployment, Lease } from '../ports.js'
 
@@ -58,14 +59,8 @@ export function holderGone(
   return Boolean(m && m[1] === host && !pidAlive(Number(m[2])))
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+/** Whether a PID on this host lives (the holder of a Lease taken from this machine). */
+export const pidAlive = isAlive
 
 const micro = (ms = Date.now()) => new Date(ms).toISOString().replace('Z', '000Z')
 

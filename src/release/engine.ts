@@ -381,8 +381,14 @@ class ReleaseRun {
     await this.lock.patch(this.plan.app, { spec: { replicas: s.stable } })
     await this.waitStable(s.stable, false)
     h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
+    const failedBefore = this.failedChecks
     await this.analyse(h)
-    h.done(`${s.stable}:${s.canary} healthy`)
+    const failedHere = this.failedChecks - failedBefore
+    h.done(
+      failedHere === 0
+        ? `${s.stable}:${s.canary} healthy`
+        : `${s.stable}:${s.canary} — ${failedHere} failed check(s), ${this.failedChecks} of threshold ${this.plan.analysis.threshold} so far`,
+    )
   }
 
   private async canaryPods(): Promise<Pod[]> {

@@ -334,7 +334,7 @@ describe('netns test hosts (fake Raspberry Pis over real SSH)', () => {
       'install:server:0',
       'uninstall:server:',
     ])
-  })
+  }, 180_000)
 
   it('cleanup ends every process by PID and removes namespaces, bridge and files', async () => {
     for (const s of shells.splice(0)) s.close()

@@ -424,7 +424,10 @@ function prepareHost(
     { mode: 0o440 },
   )
   writeFileSync(join(etc, 'rancher', 'standin-node'), `${process.execPath}\n`)
-  writeFileSync(join(etc, 'rancher', 'standin-repo'), `${REPO}\n`)
+  // The repository as the host sees it: bound into the state dir before /tmp and /home turn
+  // private, so a checkout under /tmp (CI's clone) or /home stays visible to the server role.
+  mkdirSync(join(S, 'repo'), { recursive: true })
+  writeFileSync(join(etc, 'rancher', 'standin-repo'), `${join(S, 'repo')}\n`)
 
   writeFileSync(join(S, 'cmdline.txt'), CMDLINE)
   writeFileSync(
@@ -505,7 +508,9 @@ function prepareHost(
     '    p=${d#/proc/}',
     '    case $p in "$$" | "$sup" | "$parent") continue ;; esac',
     '    [ "$d/ns/net" -ef "/proc/$sup/ns/net" ] && [ "$d/ns/mnt" -ef "/proc/$sup/ns/mnt" ] || continue',
-    '    read -r _ comm _ ppid _ 2>/dev/null < "$d/stat" || continue',
+    '    read -r _ comm state ppid _ 2>/dev/null < "$d/stat" || continue',
+    // a zombie has ended already; init reaps it when it will
+    '    [ "$state" = Z ] && continue',
     '    [ "$ppid" = "$sup" ] && [ "$comm" = "(sleep)" ] && continue',
     '    found="$found $p"',
     '  done',
@@ -536,6 +541,9 @@ function prepareHost(
     'cp "$S"/bin/* /usr/local/bin/',
     'mount -t tmpfs -o mode=755 usrlocalsbin /usr/local/sbin',
     'cp "$S"/sbin/* /usr/local/sbin/',
+    // read-only: the host only runs the CLI from it
+    `mount --bind ${sh(REPO)} "$S/repo"`,
+    'mount -o remount,bind,ro "$S/repo"',
     'mount -t tmpfs -o mode=1777 tmp /tmp',
     'mount -t tmpfs -o mode=755 run /run',
     'mkdir -p /run/sshd',

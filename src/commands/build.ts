@@ -1,6 +1,5 @@
 import { join } from 'node:path'
 import { Flags } from '@oclif/core'
-import { dockerBuildAndPush, packagedDockerfile } from '../adapters/docker-builder.js'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { type BuildResult, buildAndPush } from '../build/index.js'
 import { buildRepository } from '../cli/build-repository.js'
@@ -48,6 +47,8 @@ export default class Build extends BaseCommand {
     const { config } = loadConfig(flags.config)
     const repo = await buildRepository(flags, config)
     if (flags.builder === 'docker') {
+      // dockerode is loaded only for this builder, to keep the native path's start fast
+      const { dockerBuildAndPush, packagedDockerfile } = await import('../adapters/docker-builder.js')
       const r = await withProgress(
         `docker build ${flags.version}`,
         { json: this.jsonEnabled() },

@@ -748,6 +748,7 @@ class ReleaseRun {
     }
     await this.transition(final, reason, 'Warning')
     await appendHistory(this.cluster, this.state)
-    h.fail(reason)
+    // the title names the reason already; the end says where the cluster stands
+    h.fail(`stable back to ${this.state.replicas}/${this.state.replicas} pods, canary at 0`)
   }
 }

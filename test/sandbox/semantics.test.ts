@@ -352,6 +352,43 @@ spec: {type: LoadBalancer, selector: {name: noready}, ports: [{port: 80, targetP
     )
   })
 
+  it("a liveness kill gives the container the pod's terminationGracePeriodSeconds before SIGKILL", async () => {
+    // unhealthy from the start and draining 30 s on SIGTERM: only the grace period ends it
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: slowkill, namespace: ${ns}}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: app
+    image: ${v1}
+    ports: [{containerPort: 8080}]
+    env: [{name: DRAIN_SECONDS, value: "30"}, {name: HEALTH_STATUS, value: "500"}]
+    livenessProbe: {httpGet: {path: /health, port: 8080}, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 1}
+`)
+    const killed = await waitFor(
+      'the liveness kill',
+      async () =>
+        (await events()).some((e) => e.involvedObject.name === 'slowkill' && e.reason === 'Killing')
+          ? Date.now()
+          : undefined,
+      20_000,
+      100,
+    )
+    const restarted = await waitFor(
+      'the restart',
+      async () =>
+        ((await pod('slowkill')).status.containerStatuses?.[0]?.restartCount ?? 0) >= 1
+          ? Date.now()
+          : undefined,
+      20_000,
+      100,
+    )
+    // SIGKILL comes when the 5 s grace ends (the old fixed 2 s would restart it at ~2 s)
+    expect(restarted - killed).toBeGreaterThanOrEqual(4000)
+    expect(restarted - killed).toBeLessThan(12_000)
+  })
+
   it('a container that ignores SIGTERM is SIGKILLed when terminationGracePeriodSeconds ends', async () => {
     // sample-app drains DRAIN_SECONDS after SIGTERM before it exits: 30 s is "ignores SIGTERM"
     await apply(`apiVersion: v1

@@ -99,6 +99,20 @@ export class PodWorker {
     }))
   }
 
+  /**
+   * Grace a liveness kill gives the container, as the kubelet does: the probe's own
+   * terminationGracePeriodSeconds, else the pod's, else 30 s.
+   */
+  private livenessGraceSeconds(probe: Probe): number {
+    const p = this.ctx.store.get(RES.pods, this.ns, this.name)
+    const own = (probe as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds
+    return (
+      own ??
+      (p?.spec as { terminationGracePeriodSeconds?: number } | undefined)?.terminationGracePeriodSeconds ??
+      30
+    )
+  }
+
   get restartPolicy(): string {
     const p = this.ctx.store.get(RES.pods, this.ns, this.name)
     return (p?.spec as { restartPolicy?: string } | undefined)?.restartPolicy ?? 'Always'
@@ -336,7 +350,7 @@ export class PodWorker {
             c.livenessKilled = true
             signalGroup(c.run?.pid, 'SIGTERM')
             const pid = c.run?.pid
-            setTimeout(() => signalGroup(pid, 'SIGKILL'), 2000).unref()
+            setTimeout(() => signalGroup(pid, 'SIGKILL'), this.livenessGraceSeconds(probe) * 1000).unref()
             return
           }
         }

@@ -116,26 +116,31 @@ export async function acquireLock(
   }
   let current: Lease = lease
   let lost = false
+  // the renewal under way, if any: release() waits for it, so the two never race on the Lease
+  let renewing: Promise<void> = Promise.resolve()
   const renew = setInterval(
-    async () => {
-      try {
-        const cur = await cluster.getLease(ns, name)
-        if (
-          !cur ||
-          cur.spec.holderIdentity !== identity ||
-          cur.spec.leaseTransitions !== current.spec.leaseTransitions
-        ) {
-          lost = true
-          return
-        }
-        const r = await cluster.replaceLease(ns, { ...cur, spec: { ...cur.spec, renewTime: micro() } })
-        if (r) current = r
-      } catch {
-        // a passing API error: the next renewal tries again, within the lease duration
-      }
+    () => {
+      renewing = renewOnce()
     },
     (durationSeconds * 1000) / 3,
   )
+  const renewOnce = async (): Promise<void> => {
+    try {
+      const cur = await cluster.getLease(ns, name)
+      if (
+        !cur ||
+        cur.spec.holderIdentity !== identity ||
+        cur.spec.leaseTransitions !== current.spec.leaseTransitions
+      ) {
+        lost = true
+        return
+      }
+      const r = await cluster.replaceLease(ns, { ...cur, spec: { ...cur.spec, renewTime: micro() } })
+      if (r) current = r
+    } catch {
+      // a passing API error: the next renewal tries again, within the lease duration
+    }
+  }
   renew.unref()
   const epoch: Epoch = { n: current.spec.leaseTransitions ?? 0, holder: identity }
   const refused = (on: Epoch | undefined, what: string) => {
@@ -199,12 +204,16 @@ export async function acquireLock(
     },
     async release() {
       clearInterval(renew)
-      const cur = await cluster.getLease(ns, name)
-      if (cur?.spec.holderIdentity === identity) {
-        await cluster.replaceLease(ns, {
+      await renewing
+      // a 409 means the Lease moved under us (a renewal, a passing writer): read it again
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const cur = await cluster.getLease(ns, name)
+        if (cur?.spec.holderIdentity !== identity) return
+        const done = await cluster.replaceLease(ns, {
           ...cur,
           spec: { ...cur.spec, holderIdentity: '', leaseDurationSeconds: 1 },
         })
+        if (done) return
       }
     },
   }

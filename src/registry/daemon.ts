@@ -115,19 +115,22 @@ export async function serveRegistry(
   where: { address: string; port: number },
 ): Promise<{ state: RegistryState; registry: EmbeddedRegistry }> {
   mkdirSync(paths.data, { recursive: true, mode: 0o700 })
-  const registry = await startRegistry({ dir: paths.data, host: where.address, port: where.port }).catch(
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE')
-        throw new UsageError(`port ${where.port} on ${where.address} is in use`, {
-          hint: 'pass another --port, or stop what listens there',
-        })
-      if (err.code === 'EADDRNOTAVAIL')
-        throw new UsageError(`${where.address} is not an address of this machine`, {
-          hint: 'pass an address of one of its interfaces (see `ip -brief address`)',
-        })
-      throw err
-    },
-  )
+  const registry = await startRegistry({
+    dir: paths.data,
+    host: where.address,
+    port: where.port,
+    writers: 'local',
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE')
+      throw new UsageError(`port ${where.port} on ${where.address} is in use`, {
+        hint: 'pass another --port, or stop what listens there',
+      })
+    if (err.code === 'EADDRNOTAVAIL')
+      throw new UsageError(`${where.address} is not an address of this machine`, {
+        hint: 'pass an address of one of its interfaces (see `ip -brief address`)',
+      })
+    throw err
+  })
   const reach = hostForUrl(reachableAddress(where.address))
   const state: RegistryState = {
     pid: process.pid,

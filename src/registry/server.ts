@@ -11,6 +11,7 @@ import {
 } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { digestOf } from '../build/oci-image.js'
 
@@ -27,6 +28,14 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/
 const NAME = '[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*'
 const ROUTE = new RegExp(`^/v2/(${NAME})/(blobs/uploads/?|blobs|manifests|tags/list)(?:/([^/?]+))?$`)
 
+/** Loopback, or one of this machine's own interface addresses (IPv4-mapped IPv6 included). */
+export function isLocalAddress(address: string | undefined): boolean {
+  if (!address) return false
+  const a = address.replace(/^::ffff:/, '')
+  if (a === '::1' || a.startsWith('127.')) return true
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === a))
+}
+
 /**
  * An OCI distribution registry on the file system: enough of the spec for `edgecanary build`,
  * the sandbox kubelets, skopeo and docker (blobs, monolithic and chunked uploads, manifests by
@@ -36,6 +45,12 @@ export async function startRegistry(opts: {
   dir: string
   host?: string
   port?: number
+  /**
+   * `local`: only this machine (loopback or one of its own addresses) may push or delete;
+   * others may pull. For a registry served on the LAN (`registry up --address`), so the Pis
+   * can pull but nobody else on the network can overwrite an image.
+   */
+  writers?: 'any' | 'local'
 }): Promise<EmbeddedRegistry> {
   const dir = opts.dir
   for (const d of ['blobs', 'uploads', 'repos']) mkdirSync(join(dir, d), { recursive: true })
@@ -61,6 +76,17 @@ export async function startRegistry(opts: {
     const [, name, kind, ref] = m
     const repoDir = join(dir, 'repos', name)
     const method = req.method ?? 'GET'
+    if (
+      opts.writers === 'local' &&
+      !['GET', 'HEAD'].includes(method) &&
+      !isLocalAddress(req.socket.remoteAddress)
+    ) {
+      return send(res, 403, {
+        errors: [
+          { code: 'DENIED', message: 'this registry takes pushes only from the machine that serves it' },
+        ],
+      })
+    }
 
     if (kind === 'tags/list') {
       const tagsDir = join(repoDir, 'tags')

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { adoptK3sKubeconfig, mergeKubeconfig, removeContext } from '../core/kubeconfig.js'
+import { sleep } from '../daemon.js'
 import { EdgecanaryError, UsageError } from '../errors.js'
 import type { Cluster, NodeSummary, Progress, RemoteShell } from '../ports.js'
 import { FACTS_COMMAND, parseFacts } from './facts.js'
@@ -102,7 +103,6 @@ const UNINSTALL: Record<Role, string> = {
   agent: '/usr/local/bin/k3s-agent-uninstall.sh',
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 interface Host {
@@ -497,17 +497,14 @@ async function uploadAirgap(
 
 async function fetchKubeconfig(server: Host, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs
-  for (let i = 0; i < 10_000; i++) {
+  for (let i = 0; i < 10_000 && Date.now() <= deadline; i++) {
     const r = await shellOf(server).run(`cat ${K3S_YAML}`, { sudo: true })
     if (r.code === 0 && r.stdout.includes('server:')) return r.stdout
-    if (Date.now() > deadline) {
-      throw new BootstrapFailed(`${K3S_YAML} did not appear on ${server.label}`, {
-        hint: 'look at the k3s server log on that host (journalctl -u k3s)',
-      })
-    }
     await sleep(500)
   }
-  throw new BootstrapFailed(`${K3S_YAML} did not appear on ${server.label}`)
+  throw new BootstrapFailed(`${K3S_YAML} did not appear on ${server.label}`, {
+    hint: 'look at the k3s server log on that host (journalctl -u k3s)',
+  })
 }
 
 async function waitNodesReady(

@@ -432,6 +432,43 @@ spec:
     expect(log).not.toContain('stopped') // it never got to finish on its own
   })
 
+  it("readiness is probed when the kubelet's relist sees the container start, not only on the probe's period", async () => {
+    // kubelet: the pod sync after the PLEG relist (1 s) triggers a readiness probe at once
+    // (prober_manager UpdatePodStatus); with periodSeconds 30 the first tick would be 30 s away
+    await apply(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: relist, namespace: ${ns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {name: relist}}
+  template:
+    metadata: {labels: {name: relist}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: ${v1}
+        ports: [{containerPort: 8080, name: http}]
+        readinessProbe: {httpGet: {path: /health, port: http}, periodSeconds: 30}
+`)
+    const p = await waitFor(
+      'relist pod Ready',
+      async () => {
+        const [x] = await podsOf('name=relist')
+        return x && condition(x, 'Ready') === 'True' ? x : undefined
+      },
+      15_000,
+      200,
+    )
+    const started = (p.status.containerStatuses?.[0]?.state.running as { startedAt?: string } | undefined)
+      ?.startedAt
+    const ready = p.status.conditions?.find((c) => c.type === 'Ready') as { lastTransitionTime?: string }
+    const ms = Date.parse(ready.lastTransitionTime ?? '') - Date.parse(started ?? '')
+    expect(ms).toBeGreaterThanOrEqual(0)
+    expect(ms).toBeLessThanOrEqual(3000)
+    await kubectl('delete', 'deployment', 'relist', '-n', ns, '--wait=false')
+  })
+
   it('readinessGates keep a Ready container out of Endpoints until the gate is set through pods/status', async () => {
     await apply(`apiVersion: v1
 kind: Pod

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore, PodRuntime, Watch } from '../types.js'
-import { PodWorker } from './pod-worker.js'
+import { nextTick, PodWorker, RELIST_PERIOD_MS } from './pod-worker.js'
 
 export interface KubeletOptions {
   store: ObjectStore
@@ -35,6 +35,8 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
   let heartbeat: NodeJS.Timeout | undefined
   let resync: NodeJS.Timeout | undefined
   let up = false
+  // the generic PLEG relists the runtime's containers every second from kubelet start
+  const relistFrom = Date.now()
 
   const ctx = {
     store,
@@ -45,6 +47,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     insecureRegistries: opts.insecureRegistries ?? true,
     backoffBaseMs: opts.backoffBaseMs ?? 10_000,
     pullDelayMs: () => pullDelay,
+    nextRelist: (after: number) => nextTick(relistFrom, RELIST_PERIOD_MS, after),
   }
 
   function register(): void {

@@ -32,6 +32,21 @@ export interface WorkerContext {
   insecureRegistries: boolean
   backoffBaseMs: number
   pullDelayMs: () => number
+  /** When the kubelet's next PLEG relist after `after` happens (ms since the epoch). */
+  nextRelist: (after: number) => number
+}
+
+/** kubelet's genericPlegRelistPeriod. */
+export const RELIST_PERIOD_MS = 1000
+
+/**
+ * The first tick of a clock started at `from` with period `period` strictly after `after`.
+ *
+ *   nextTick(0, 1000, 0) → 1000;  nextTick(0, 1000, 999) → 1000;  nextTick(0, 1000, 1000) → 2000;  nextTick(500, 1000, 100) → 500
+ */
+export function nextTick(from: number, period: number, after: number): number {
+  if (after < from) return from
+  return from + (Math.floor((after - from) / period) + 1) * period
 }
 
 interface CState {
@@ -78,6 +93,8 @@ export class PodWorker {
   private stopping = false
   private wake = new Set<() => void>()
   private startTime = iso()
+  /** When the pod was admitted: the probe workers' tickers run from here, as the kubelet's do. */
+  private readonly admittedAt = Date.now()
   private done?: Promise<void>
 
   constructor(
@@ -322,7 +339,16 @@ export class PodWorker {
     alive: { value: boolean },
   ): Promise<void> {
     if (!probe) return
-    await this.sleep((probe.initialDelaySeconds ?? 0) * 1000)
+    const period = (probe.periodSeconds ?? 10) * 1000
+    // The kubelet's readiness worker: it probes a container only once the kubelet has seen it
+    // running, at the next PLEG relist after the start; the pod sync that follows triggers a probe
+    // at once (prober_manager UpdatePodStatus: "Trigger an immediate run of the readinessProbe"),
+    // and the first result (its initial Failure) triggers one more. Then the worker's ticker,
+    // which runs from pod admission, decides.
+    const triggered = kind === 'readiness' && !probe.initialDelaySeconds
+    if (triggered) await this.sleep(Math.max(0, this.ctx.nextRelist(Date.now()) - Date.now()))
+    else await this.sleep((probe.initialDelaySeconds ?? 0) * 1000)
+    let retryNow = triggered
     let ok = 0
     let bad = 0
     while (alive.value && !this.stopping) {
@@ -355,7 +381,12 @@ export class PodWorker {
           }
         }
       }
-      await this.sleep((probe.periodSeconds ?? 10) * 1000)
+      if (retryNow && !result.ok) {
+        retryNow = false
+        continue
+      }
+      retryNow = false
+      await this.sleep(triggered ? nextTick(this.admittedAt, period, Date.now()) - Date.now() : period)
     }
   }
 

@@ -47,7 +47,7 @@ function render(r: StatusReport): string {
     `${r.app} in ${r.namespace}: ${r.phase}${r.version ? ` (release ${r.version}${r.previousVersion ? ` from ${r.previousVersion}` : ''})` : ''}`,
     `  ratio     stable ${r.ratio?.split(':')[0]} : canary ${r.ratio?.split(':')[1]}${r.step ? `   step ${r.step}` : ''}`,
     `  stable    ${r.stable.ready}/${r.stable.replicas} ready   ${r.stable.image ?? ''}`,
-    `  canary    ${r.canary.ready}/${r.canary.replicas} ready   ${r.canary.image ?? ''}`,
+    `  canary    ${r.canary.ready}/${r.canary.replicas} ready   ${r.canary.image ?? ''}${r.canary.warming ? `   (${r.canary.warming} starting for the next step)` : ''}`,
   ]
   if (r.holder) lines.push(`  held by   ${r.holder}`)
   if (r.lastAnalysis)

@@ -21,6 +21,9 @@ import {
 
 export const GATE = 'edgecanary.dev/gate'
 
+/** How long before a step's analysis ends the next step's canary pods start (image pull and readiness on a Pi fit in it). */
+export const PREWARM_LEAD_MS = 15_000
+
 export interface ReleasePlanInput {
   app: string
   namespace: string
@@ -382,7 +385,11 @@ class ReleaseRun {
     await this.waitStable(s.stable, false)
     h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
     const failedBefore = this.failedChecks
-    await this.analyse(h)
+    // the next step's canary pods start near the end of this analysis, held out of the Service
+    // by the readiness gate until that step's pre-traffic gate opens it; not when pausing (the
+    // next step waits for a person and may never come)
+    const next = this.plan.pause ? undefined : this.state.steps[i + 1]
+    await this.analyse(h, next && next.canary > s.canary ? { replicas: next.canary, step: i + 2 } : undefined)
     const failedHere = this.failedChecks - failedBefore
     h.done(
       failedHere === 0
@@ -393,6 +400,11 @@ class ReleaseRun {
 
   private async canaryPods(): Promise<Pod[]> {
     return live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=canary`))
+  }
+
+  /** Canary pods that passed the pre-traffic gate: the ones in the Service (not those warming for the next step). */
+  private async servingCanaryPods(): Promise<Pod[]> {
+    return (await this.canaryPods()).filter((p) => cond(p, GATE))
   }
 
   private async fastFail(pods: Pod[]): Promise<void> {
@@ -570,27 +582,48 @@ class ReleaseRun {
   /** Failed analysis checks of this release so far: the threshold counts them across steps, as Flagger does. */
   private failedChecks = 0
 
-  private async analyse(h: { update(d: string): void }): Promise<void> {
+  /**
+   * `interval × iterations` of analysis. Intervals follow one fixed schedule from the start, so
+   * the checks at the end of one interval run while the next one already collects samples.
+   * With `warm`, the canary is scaled to the next step's count `PREWARM_LEAD_MS` before the end.
+   */
+  private async analyse(
+    h: { update(d: string): void },
+    warm?: { replicas: number; step: number },
+  ): Promise<void> {
     await this.startLoadIfNeeded()
+    const start = Date.now()
+    const total = this.plan.analysis.iterations * this.intervalMs
+    const lead = Math.min(PREWARM_LEAD_MS, (this.plan.progressDeadlineMs ?? 60_000) / 2)
+    let warmAt = warm ? start + Math.max(0, total - lead) : Number.POSITIVE_INFINITY
+    this.samples = []
     for (let it = 0; it < this.plan.analysis.iterations; it++) {
-      this.samples = []
-      const end = Date.now() + this.intervalMs
+      const end = start + (it + 1) * this.intervalMs
       while (Date.now() < end) {
         this.checkSignal()
         await this.checkRequests()
         const pods = await this.canaryPods()
         await this.fastFail(pods)
         // a canary 5xx rolls back at once, without waiting for the interval to end
-        const early = this.verdict([])
+        const early = this.verdict(this.samples, [])
         if (!early.ok && early.fatal) {
           const first = this.samples.find((x) => x.version === this.plan.version && (x.status ?? 0) >= 500)
           this.sawFailure((first as { at?: number } | undefined)?.at ?? Date.now())
           throw new Rollback(early.reason ?? 'canary failed')
         }
+        if (warm && Date.now() >= warmAt) {
+          warmAt = Number.POSITIVE_INFINITY
+          await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: warm.replicas } })
+          h.update(
+            `starting ${warm.replicas - this.state.steps[this.state.step].canary} canary pod(s) for step ${warm.step}, held out of the Service until its gate`,
+          )
+        }
         await sleep(Math.min(250, Math.max(0, end - Date.now())), this.deps.signal)
       }
-      const checks = await Promise.all((await this.canaryPods()).map((p) => this.probe(p)))
-      const v = this.verdict(checks)
+      const samples = this.samples
+      this.samples = []
+      const checks = await Promise.all((await this.servingCanaryPods()).map((p) => this.probe(p)))
+      const v = this.verdict(samples, checks)
       this.state.lastAnalysis = {
         at: new Date().toISOString(),
         ok: v.ok,
@@ -612,10 +645,10 @@ class ReleaseRun {
     }
   }
 
-  private verdict(pods: PodCheck[]): IntervalVerdict {
+  private verdict(samples: RequestSample[], pods: PodCheck[]): IntervalVerdict {
     return judgeInterval({
       target: this.plan.version,
-      samples: this.samples,
+      samples,
       pods,
       thresholds: this.plan.analysis,
     })

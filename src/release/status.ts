@@ -13,7 +13,8 @@ export interface StatusReport {
   step?: string
   ratio?: string
   stable: { replicas: number; ready: number; image?: string }
-  canary: { replicas: number; ready: number; image?: string }
+  /** `warming`: canary pods started for the next step, held out of the Service by the readiness gate. */
+  canary: { replicas: number; ready: number; image?: string; warming?: number }
   holder?: string
   reason?: string
   drift?: string
@@ -32,6 +33,9 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
   const alive = Boolean(lease && holder && !holderGone(lease.spec, Date.now(), hostname(), pidAlive))
   const sr = stable?.spec.replicas ?? 0
   const cr = canary?.spec.replicas ?? 0
+  // during a step's analysis the canary may already run the next step's pods, not yet in the Service
+  const stepCanary = s && !FINAL_PHASES.includes(s.phase) ? s.steps[s.step]?.canary : undefined
+  const serving = stepCanary !== undefined ? Math.min(cr, stepCanary) : cr
   let phase = s?.phase ?? (stable ? 'Initialized' : 'NotFound')
   let advice: string | undefined
   if (s && !FINAL_PHASES.includes(s.phase) && !alive) {
@@ -45,7 +49,7 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
     version: s?.version,
     previousVersion: s?.previousVersion,
     step: s && s.step >= 0 ? `${s.step + 1}/${s.steps.length}` : undefined,
-    ratio: `${sr}:${cr}`,
+    ratio: `${sr}:${serving}`,
     stable: {
       replicas: sr,
       ready: stable?.status?.readyReplicas ?? 0,
@@ -55,6 +59,7 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
       replicas: cr,
       ready: canary?.status?.readyReplicas ?? 0,
       image: canary?.spec.template.spec.containers[0]?.image,
+      ...(cr > serving ? { warming: cr - serving } : {}),
     },
     holder: alive ? holder : undefined,
     reason: s?.reason,

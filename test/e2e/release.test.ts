@@ -67,6 +67,10 @@ interface Timeline {
   minReady: number
   /** Fewest stable replicas asked for (spec) at any poll. */
   minStableSpec: number
+  /** Steps during whose analysis the canary already asked for the next step's pods. */
+  warmed: Set<number>
+  /** Polls where more canary pods were Ready (in the Service) than the current step allows. */
+  overServed: string[]
 }
 
 interface KubeItem {
@@ -196,6 +200,8 @@ describe('edgecanary release on the sandbox', () => {
       phases: [],
       minReady: Number.POSITIVE_INFINITY,
       minStableSpec: 99,
+      warmed: new Set(),
+      overServed: [],
     }
     let on = true
     const loop = (async () => {
@@ -206,12 +212,24 @@ describe('edgecanary release on the sandbox', () => {
           cluster.listPods(ns, `app=${app}`),
         ]).catch(() => [undefined, undefined, undefined] as const)
         if (s && pods) {
-          if (
-            s.spec.replicas === s.status?.readyReplicas &&
-            (c?.spec.replicas ?? 0) === (c?.status?.readyReplicas ?? 0)
+          // the split users get: Ready stable and canary pods once the stable has settled (canary
+          // pods warming for the next step run, but are not Ready: the gate holds them out)
+          const canaryLive = pods.filter(
+            (p) => p.metadata.labels?.track === 'canary' && !p.metadata.deletionTimestamp,
           )
-            t.ratios.add(`${s.status?.readyReplicas ?? 0}:${c?.status?.readyReplicas ?? 0}`)
+          const canaryReady = canaryLive.filter(isReady).length
+          const gated = canaryLive.filter((p) =>
+            p.status?.conditions?.some((x) => x.type === 'edgecanary.dev/gate' && x.status === 'True'),
+          ).length
+          if (s.spec.replicas === s.status?.readyReplicas && canaryReady === gated)
+            t.ratios.add(`${s.status?.readyReplicas ?? 0}:${canaryReady}`)
           const st = readState(s)
+          const step = st?.phase === 'Progressing' ? st.steps[st.step] : undefined
+          if (step && (c?.spec.replicas ?? 0) > step.canary) t.warmed.add(st?.step ?? -1)
+          if (step && canaryReady > step.canary)
+            t.overServed.push(
+              `step ${(st?.step ?? 0) + 1}: ${canaryReady} canary pods Ready, plan ${step.canary}`,
+            )
           const last = t.phases.at(-1)
           if (st && (last?.phase !== st.phase || last.step !== st.step))
             t.phases.push({ phase: st.phase, step: st.step, at: Date.parse(st.updatedAt) })
@@ -355,6 +373,9 @@ describe('edgecanary release on the sandbox', () => {
       ],
     })
     for (const ratio of ['3:1', '2:2', '1:3']) expect(t.ratios).toContain(ratio)
+    // the pods of steps 2 and 3 started during the analysis before them, out of the Service
+    expect([...t.warmed].sort()).toEqual([0, 1])
+    expect(t.overServed).toEqual([])
     expect(t.minReady).toBeGreaterThanOrEqual(REPLICAS) // capacity never dropped
     expect(users.errorCount).toBe(0)
     expect(Object.keys(users.versions).sort()).toEqual([prev.version, '2.0'])

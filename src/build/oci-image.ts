@@ -91,18 +91,31 @@ export interface ImageSpec {
   labels?: Record<string, string>
 }
 
+/** A layer gzipped once, with the digest of its uncompressed tar (the config's diff_id). */
+export interface CompressedLayer {
+  gz: Buffer
+  diffId: string
+}
+
+/** Compresses a layer tar reproducibly (see gzipReproducible); what imageFromLayer does with a tar. */
+export function compressLayer(layerTar: Buffer): CompressedLayer {
+  return { gz: gzipReproducible(layerTar), diffId: digestOf(layerTar) }
+}
+
 /**
- * Builds one platform's image from an uncompressed layer tar: layer blob, config blob and
- * manifest blob. Pure: same inputs → same digests.
+ * Builds one platform's image from an uncompressed layer tar (or one compressed before, to
+ * skip gzip -9 of the binary on a rebuild): layer blob, config blob and manifest blob. Pure:
+ * same inputs → same digests.
  *
  *   const img = imageFromLayer(tar, { platform: { os: 'linux', architecture: 'arm64' }, entrypoint: '/app', port: 8080, version: '2.0' })
  *   img.manifest.mediaType → 'application/vnd.oci.image.manifest.v1+json'
  */
 export function imageFromLayer(
-  layerTar: Buffer,
+  layerTar: Buffer | CompressedLayer,
   spec: ImageSpec,
 ): { layer: Blob; config: Blob; manifest: Blob } {
-  const layer = blob(MEDIA.layer, gzipReproducible(layerTar))
+  const compressed = Buffer.isBuffer(layerTar) ? compressLayer(layerTar) : layerTar
+  const layer = blob(MEDIA.layer, compressed.gz)
   const labels = {
     'org.opencontainers.image.version': spec.version,
     'org.opencontainers.image.title': 'kubeapp',
@@ -121,7 +134,7 @@ export function imageFromLayer(
       WorkingDir: '/',
       Labels: sortKeys(labels),
     },
-    rootfs: { type: 'layers', diff_ids: [digestOf(layerTar)] },
+    rootfs: { type: 'layers', diff_ids: [compressed.diffId] },
     history: [{ created: '1970-01-01T00:00:00Z', created_by: 'edgecanary build', comment: 'go binary' }],
   }
   const config = blob(MEDIA.config, Buffer.from(JSON.stringify(configDoc)))

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -136,6 +137,17 @@ describe('edgecanary build (native, in-process OCI image)', () => {
       compiled: number
     }
     expect(out).toMatchObject({ blobsUploaded: 0, blobsSkipped: 2, cached: 1, compiled: 0 })
+    // the rebuild took its layer from the cache beside the binary, and it is the very layer pushed
+    const bin = join(home, 'cache', 'bin')
+    const gz = readdirSync(bin).filter((f) => f.endsWith('.layer.gz'))
+    expect(gz).toHaveLength(1)
+    const layerDigest = `sha256:${createHash('sha256')
+      .update(readFileSync(join(bin, gz[0])))
+      .digest('hex')}`
+    const manifest = JSON.parse(await skopeo('inspect', '--raw', `docker://${repo}:2.0`)) as {
+      layers: { digest: string }[]
+    }
+    expect(manifest.layers.map((l) => l.digest)).toEqual([layerDigest])
   })
 
   it('builds a multi-platform index that skopeo lists with every platform', async () => {

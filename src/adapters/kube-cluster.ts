@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { type RequestOptions, request } from 'node:https'
-import { KubeConfig } from '@kubernetes/client-node'
 import { UnreachableError, UsageError } from '../errors.js'
 import { kubeconfigPath } from '../kubeconfig-file.js'
 import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
+import { KubeConfig } from './kube-config.js'
 
 export interface ConnectOptions {
   kubeconfig?: string

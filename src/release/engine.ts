@@ -24,6 +24,9 @@ export const GATE = 'edgecanary.dev/gate'
 /** How long before a step's analysis ends the next step's canary pods start (image pull and readiness on a Pi fit in it). */
 export const PREWARM_LEAD_MS = 15_000
 
+/** How long before an interval ends the canary pods' /health and /version are asked. */
+const CHECK_LEAD_MS = 150
+
 export interface ReleasePlanInput {
   app: string
   namespace: string
@@ -148,7 +151,10 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
   const { cluster, progress } = deps
   const t0 = Date.now()
   const ns = plan.namespace
-  const stable0 = await cluster.getDeployment(ns, plan.app)
+  const [stable0, canary0] = await Promise.all([
+    cluster.getDeployment(ns, plan.app),
+    cluster.getDeployment(ns, canaryName(plan.app)),
+  ])
   if (!stable0) {
     throw new UsageError(`Deployment ${ns}/${plan.app} not found`, {
       hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
@@ -165,13 +171,11 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     })
   }
   // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
-  const canary0 = await cluster.getDeployment(ns, canaryName(plan.app))
   const floor = Math.max(epochOn(stable0)?.n ?? -1, epochOn(canary0)?.n ?? -1) + 1
   const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, { floor })
   try {
     // from here on, a holder we took over from cannot write these any more
-    await lock.claim(plan.app)
-    await lock.claim(canaryName(plan.app))
+    await Promise.all([lock.claim(plan.app), lock.claim(canaryName(plan.app))])
   } catch (err) {
     await lock.release().catch(() => {})
     throw err
@@ -250,6 +254,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     throw err
   } finally {
     ctx.stopLoad()
+    await ctx.settle()
     await lock.release().catch(() => {})
   }
 
@@ -308,13 +313,28 @@ class ReleaseRun {
       })
   }
 
+  /** Events go out one after another, in order, beside the release rather than in its path. */
+  private events: Promise<unknown> = Promise.resolve()
+
+  private track(write: () => Promise<unknown>): void {
+    this.events = this.events.then(write).catch(() => {})
+  }
+
+  /** Waits for the Events still being written. */
+  async settle(): Promise<void> {
+    await this.events
+  }
+
   async transition(phase: Phase, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
     this.state.phase = phase
     if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'RollingBack')
       this.state.reason = this.state.reason ?? message
     // the event and the notification follow a state write the fence let through
     const d = await this.lock.patch(this.plan.app, statePatch(this.state))
-    await this.cluster.recordEvent(this.ns, d, `Canary${phase}`, `${this.plan.version}: ${message}`, type)
+    // the Event is not on the release's path: written beside it, awaited before the command ends
+    this.track(() =>
+      this.cluster.recordEvent(this.ns, d, `Canary${phase}`, `${this.plan.version}: ${message}`, type),
+    )
     const s = this.state.steps[this.state.step]
     const ev: ReleaseEvent = {
       app: this.plan.app,
@@ -332,15 +352,19 @@ class ReleaseRun {
     if (this.plan.notify.length > 0) await notify(this.plan.notify, ev)
   }
 
+  /** Creates or updates the canary Deployment; a release not yet at a step asks for its first step's pods at once. */
   async ensureCanary(): Promise<void> {
-    const stable = await this.mustStable()
-    const existing = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    const [stable, existing] = await Promise.all([
+      this.mustStable(),
+      this.cluster.getDeployment(this.ns, canaryName(this.plan.app)),
+    ])
+    const first = this.state.step < 0 ? this.state.steps[0]?.canary : undefined
     const want = canaryDeployment(
       stable,
       this.plan.app,
       this.state.image,
       this.state.env,
-      existing?.spec.replicas ?? 0,
+      first ?? existing?.spec.replicas ?? 0,
       Math.round((this.plan.progressDeadlineMs ?? 60_000) / 1000),
     )
     if (existing) {
@@ -353,6 +377,7 @@ class ReleaseRun {
       want.metadata.annotations = { [EPOCH_ANNOTATION]: formatEpoch(this.lock.epoch) }
       await this.cluster.applyDeployment(this.ns, want)
     }
+    if (first !== undefined) this.warmedTo = first
   }
 
   private async mustStable(): Promise<Deployment> {
@@ -372,8 +397,10 @@ class ReleaseRun {
     const h = progress.step(
       `step ${i + 1}/${this.state.steps.length}: stable ${s.stable} : canary ${s.canary} (${s.actualPercent}% of pods)`,
     )
-    // 1. canary pods first, so capacity never drops
-    await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: s.canary } })
+    // 1. canary pods first, so capacity never drops (already asked for when they were warmed)
+    if (this.warmedTo !== s.canary)
+      await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: s.canary } })
+    this.warmedTo = undefined
     h.update(`waiting for ${s.canary} canary pod(s) to start`)
     await this.waitCanaryContainersReady(s.canary)
     // 2. pre-traffic gate through the pod proxy, then the gate condition lets them into the Service
@@ -449,7 +476,7 @@ class ReleaseRun {
           `readiness deadline: ${ready.length}/${n} canary pod(s) Ready after ${this.plan.readinessDeadlineMs / 1000}s (${why}); /health never answered 200`,
         )
       }
-      await sleep(150, this.deps.signal)
+      await sleep(75, this.deps.signal)
     }
   }
 
@@ -538,7 +565,7 @@ class ReleaseRun {
       if (pods.filter((p) => cond(p, 'Ready')).length >= n) return
       if (Date.now() > deadline) throw new Rollback('canary pods passed the gate but did not become Ready')
       await this.gateCanaryPods()
-      await sleep(100, this.deps.signal)
+      await sleep(50, this.deps.signal)
     }
   }
 
@@ -558,7 +585,7 @@ class ReleaseRun {
         throw new Rollback(
           `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
         )
-      await sleep(150)
+      await sleep(75)
     }
   }
 
@@ -579,8 +606,13 @@ class ReleaseRun {
     this.load = undefined
   }
 
+  /** The canary replicas asked for ahead of the next step by this process (see analyse). */
+  private warmedTo?: number
+
   /** Failed analysis checks of this release so far: the threshold counts them across steps, as Flagger does. */
-  private failedChecks = 0
+  private get failedChecks(): number {
+    return this.state.failedChecks ?? 0
+  }
 
   /**
    * `interval × iterations` of analysis. Intervals follow one fixed schedule from the start, so
@@ -599,7 +631,14 @@ class ReleaseRun {
     this.samples = []
     for (let it = 0; it < this.plan.analysis.iterations; it++) {
       const end = start + (it + 1) * this.intervalMs
+      // the pods' /health and /version are asked in the interval's last moments, so their
+      // answers are in when it ends
+      let checks: Promise<PodCheck[]> | undefined
       while (Date.now() < end) {
+        if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
+          checks = this.servingCanaryPods().then((ps) => Promise.all(ps.map((p) => this.probe(p))))
+          checks.catch(() => {})
+        }
         this.checkSignal()
         await this.checkRequests()
         const pods = await this.canaryPods()
@@ -614,16 +653,20 @@ class ReleaseRun {
         if (warm && Date.now() >= warmAt) {
           warmAt = Number.POSITIVE_INFINITY
           await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: warm.replicas } })
+          this.warmedTo = warm.replicas
           h.update(
             `starting ${warm.replicas - this.state.steps[this.state.step].canary} canary pod(s) for step ${warm.step}, held out of the Service until its gate`,
           )
         }
-        await sleep(Math.min(250, Math.max(0, end - Date.now())), this.deps.signal)
+        const wake = checks ? end : end - CHECK_LEAD_MS
+        await sleep(Math.min(250, Math.max(0, wake - Date.now())), this.deps.signal)
       }
       const samples = this.samples
       this.samples = []
-      const checks = await Promise.all((await this.servingCanaryPods()).map((p) => this.probe(p)))
-      const v = this.verdict(samples, checks)
+      const v = this.verdict(
+        samples,
+        await (checks ?? this.servingCanaryPods().then((ps) => Promise.all(ps.map((p) => this.probe(p))))),
+      )
       this.state.lastAnalysis = {
         at: new Date().toISOString(),
         ok: v.ok,
@@ -632,16 +675,20 @@ class ReleaseRun {
         canaryErrors: v.canary.errors,
         p99Ms: v.canary.p99 && Math.round(v.canary.p99),
       }
-      await this.lock.patch(this.plan.app, statePatch(this.state))
+      if (!v.ok) {
+        this.sawFailure(Date.now())
+        this.state.failedChecks = this.failedChecks + 1
+      }
+      // a passing last interval goes out with the transition that follows it (next step,
+      // promotion or pause all write the state); a failed check is written at once, so a
+      // resumed release still counts it
+      if (it < this.plan.analysis.iterations - 1 || !v.ok)
+        await this.lock.patch(this.plan.app, statePatch(this.state))
       h.update(
         `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
       )
-      if (!v.ok) {
-        this.sawFailure(Date.now())
-        this.failedChecks++
-        if (v.fatal || this.failedChecks >= this.plan.analysis.threshold)
-          throw new Rollback(v.reason ?? 'analysis failed')
-      }
+      if (!v.ok && (v.fatal || this.failedChecks >= this.plan.analysis.threshold))
+        throw new Rollback(v.reason ?? 'analysis failed')
     }
   }
 
@@ -744,10 +791,10 @@ class ReleaseRun {
     })
     await this.waitStable(this.state.replicas, true)
     const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
-    for (const p of pods.filter((x) => x.spec.containers[0]?.image === this.state.image)) {
-      const c = await this.probe(p)
+    const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)
+    for (const c of await Promise.all(updated.map((p) => this.probe(p)))) {
       if (c.version !== this.plan.version)
-        throw new Rollback(`after promotion ${p.metadata.name} answers /version "${c.version}"`)
+        throw new Rollback(`after promotion ${c.pod} answers /version "${c.version}"`)
     }
     await this.transition('Finalising', 'stable runs the new version; removing the canary')
     await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: 0 } }).catch(keepLockHeld)

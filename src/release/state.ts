@@ -39,6 +39,8 @@ export interface ReleaseState {
   drift?: string
   /** When the engine first saw the failure that rolled back, and when the rollback was complete (ISO). */
   timings?: { failureSeenAt?: string; rollbackDoneAt?: string }
+  /** Failed analysis checks so far: the threshold counts them across steps, and across a resume. */
+  failedChecks?: number
   lastAnalysis?: {
     at: string
     ok: boolean

@@ -710,6 +710,41 @@ spec:
     240_000,
   )
 
+  it('7. a failed check seen before a SIGKILL still counts after the resume (threshold 2)', async () => {
+    const prev = await stableNow()
+    const args = [
+      ...['--steps', '50,75', '--pause', '--interval', '2s', '--iterations', '1'],
+      ...['--load', '40', '--env', 'LATENCY_MS=800'],
+    ]
+    const child: ChildProcess = spawn(process.execPath, [cliEntry, 'release', '3.6', ...args], {
+      env: sb.env,
+      cwd: work,
+      stdio: 'ignore',
+    })
+    const exited = new Promise((r) => child.on('exit', r))
+    // paused after step 1 (2:2), whose one interval failed on latency: 1 of the threshold's 2
+    const paused = await waitFor(
+      '3.6 paused with one failed check',
+      async () => {
+        const st = readState(await cluster.getDeployment(ns, app))
+        return st?.version === '3.6' && st.phase === 'Paused' ? st : undefined
+      },
+      120_000,
+      100,
+    )
+    expect(paused.failedChecks).toBe(1)
+    child.kill('SIGKILL')
+    await exited
+    // the resumed release runs step 1 again; its second failed check reaches the threshold
+    const r = await ec(['release', '3.6', ...args])
+    expect(r.status, r.stderr).toBe(1)
+    const st = await status()
+    expect(st).toMatchObject({ phase: 'RolledBack', version: '3.6', ratio: '4:0' })
+    expect(st.reason).toMatch(/canary p99 latency \d+ms > 500ms/)
+    expect((await stableNow()).image).toBe(prev.image)
+    await expectSettled(prev.image)
+  }, 240_000)
+
   /** Starts `release --pause` and waits until it is Paused after step 1. */
   const startPaused = async (version: string): Promise<{ run: Promise<CliResult> }> => {
     const run = ec(['release', version, ...fast, '--pause'])

@@ -469,6 +469,29 @@ spec:
     await kubectl('delete', 'deployment', 'relist', '-n', ns, '--wait=false')
   })
 
+  it('probe failure events name a named port by its number, as the kubelet does', async () => {
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: named-port, namespace: ${ns}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: ${v1}
+    ports: [{containerPort: 8080, name: http}, {containerPort: 9999, name: admin}]
+    readinessProbe: {httpGet: {path: /health, port: admin}, periodSeconds: 1}
+`)
+    const e = await waitFor(
+      'Unhealthy event of named-port',
+      async () =>
+        (await events()).find((x) => x.involvedObject.name === 'named-port' && x.reason === 'Unhealthy'),
+      15_000,
+      250,
+    )
+    expect(e.message).toMatch(/^Readiness probe failed: Get "http:\/\/[\d.]+:9999\/health": /)
+    await kubectl('delete', 'pod', 'named-port', '-n', ns, '--wait=false')
+  })
+
   it('readinessGates keep a Ready container out of Endpoints until the gate is set through pods/status', async () => {
     await apply(`apiVersion: v1
 kind: Pod

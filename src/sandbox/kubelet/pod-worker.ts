@@ -393,6 +393,11 @@ export class PodWorker {
   private check(probe: Probe): Promise<{ ok: boolean; why?: string }> {
     const portRef = probe.httpGet?.port ?? probe.tcpSocket?.port
     const port = this.ports[String(portRef)] ?? Number(portRef)
+    // messages name the container port as the kubelet does: a named port resolved to its number
+    const named = this.containers
+      .flatMap((c) => c.spec.ports ?? [])
+      .find((p) => p.name !== undefined && p.name === portRef)
+    const shown = named?.containerPort ?? portRef
     const timeout = (probe.timeoutSeconds ?? 1) * 1000
     return new Promise((resolve) => {
       if (probe.tcpSocket) {
@@ -400,7 +405,7 @@ export class PodWorker {
           s.destroy()
           resolve({ ok: true })
         })
-        s.on('error', (e) => resolve({ ok: false, why: `dial tcp ${this.podIP}:${portRef}: ${e.message}` }))
+        s.on('error', (e) => resolve({ ok: false, why: `dial tcp ${this.podIP}:${shown}: ${e.message}` }))
         s.on('timeout', () => {
           s.destroy()
           resolve({ ok: false, why: 'timeout' })
@@ -431,7 +436,7 @@ export class PodWorker {
         req.destroy(new Error('context deadline exceeded (Client.Timeout exceeded while awaiting headers)')),
       )
       req.on('error', (e) =>
-        resolve({ ok: false, why: `Get "http://${this.podIP}:${portRef}${path}": ${e.message}` }),
+        resolve({ ok: false, why: `Get "http://${this.podIP}:${shown}${path}": ${e.message}` }),
       )
       req.end()
     })

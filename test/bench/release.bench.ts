@@ -23,20 +23,38 @@ const json = <T>(r: { stdout: string }) => JSON.parse(r.stdout) as T
 try {
   const init = await ec(['init', '--version', '1.0', '--source', join(repoRoot, 'sample-app')])
   if (init.status !== 0) throw new Error(init.stderr)
-  await ec(['build', '--version', '2.0', '--source', join(repoRoot, 'sample-app')])
-
-  const users = ec(['verify', '--requests', '500', '--rate', '20', '--json'])
-  const t = performance.now()
-  const r = await ec(['release', '2.0', '--interval', '2s', '--iterations', '2', '--load', '20', '--json'])
-  const wall = performance.now() - t
-  if (r.status !== 0) throw new Error(r.stderr)
+  // The kubelet's relist (1 s) decides when a started pod is probed, so pod starts vary by up to
+  // a second from run to run: the healthy release runs three times (2.0, 2.0.1, 2.0.2), each
+  // figure is printed, and the median is the one held against the goal.
+  const healthy = ['2.0', '2.0.1', '2.0.2']
+  for (const v of healthy) await ec(['build', '--version', v, '--source', join(repoRoot, 'sample-app')])
   const waits = 3 * 2 * 2000
-  const u = json<Report>(await users)
+  const overheads: number[] = []
+  const engine: number[] = []
+  let failedUsers = 0
+  let userRequests = 0
+  for (const v of healthy) {
+    const users = ec(['verify', '--requests', '300', '--rate', '20', '--json'])
+    const t = performance.now()
+    const r = await ec(['release', v, '--interval', '2s', '--iterations', '2', '--load', '20', '--json'])
+    const wall = performance.now() - t
+    if (r.status !== 0) throw new Error(r.stderr)
+    overheads.push(wall - waits)
+    engine.push(json<{ durationMs: number }>(r).durationMs - waits)
+    const u = json<Report>(await users)
+    failedUsers += u.errorCount
+    userRequests += u.requests
+  }
+  const s = (ms: number) => (ms / 1000).toFixed(2)
+  const median = [...overheads].sort((a, b) => a - b)[1]
   console.log(
-    `healthy 3-step release (interval 2 s × 2 per step): ${(wall / 1000).toFixed(1)} s wall − ${waits / 1000} s configured waits = ${((wall - waits) / 1000).toFixed(1)} s control overhead (CLI start, build check, preflight, 3× pod start + gate, promotion)   goal ≤ 2 s`,
+    `healthy 3-step release (interval 2 s × 2 per step, 12 s of configured waits), wall − waits per run: ${overheads.map(s).join(' s, ')} s; median ${s(median)} s   goal ≤ 2 s`,
   )
   console.log(
-    `failed user requests at 20 rps during the healthy release: ${u.errorCount} of ${u.requests}   goal 0`,
+    `  of which before the engine starts (node and oclif start, config, build check, preflight): ${overheads.map((o, i) => s(o - engine[i])).join(' s, ')} s; in the engine (lock → promoted): ${engine.map(s).join(' s, ')} s`,
+  )
+  console.log(
+    `failed user requests at 20 rps during the healthy releases: ${failedUsers} of ${userRequests}   goal 0`,
   )
 
   for (const [label, env] of [

@@ -60,6 +60,8 @@ export interface ReleaseResult {
   resumed: boolean
   noop: boolean
   durationMs: number
+  /** Of durationMs, the time spent waiting for new pods to start and pass their readiness probe (the kubelet's part). */
+  podStartMs: number
 }
 
 class Rollback extends Error {}
@@ -229,7 +231,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
       }
       await ctx.promote()
     }
-    return result(state, resumed, false)
+    return result(state, resumed, false, ctx.podStartMs)
   } catch (err) {
     if (err instanceof Rollback || err instanceof Abort) {
       await ctx.rollback(err.message, err instanceof Abort ? 'Aborted' : 'RolledBack')
@@ -258,7 +260,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     await lock.release().catch(() => {})
   }
 
-  function result(s: ReleaseState, wasResumed: boolean, noop: boolean): ReleaseResult {
+  function result(s: ReleaseState, wasResumed: boolean, noop: boolean, podStartMs = 0): ReleaseResult {
     return {
       app: s.app,
       namespace: s.namespace,
@@ -269,6 +271,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
       resumed: wasResumed,
       noop,
       durationMs: Date.now() - t0,
+      podStartMs: Math.round(podStartMs),
     }
   }
 }
@@ -402,7 +405,9 @@ class ReleaseRun {
       await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: s.canary } })
     this.warmedTo = undefined
     h.update(`waiting for ${s.canary} canary pod(s) to start`)
+    const asked = Date.now()
     await this.waitCanaryContainersReady(s.canary)
+    this.podStartMs += Date.now() - asked
     // 2. pre-traffic gate through the pod proxy, then the gate condition lets them into the Service
     h.update('pre-traffic gate: /health and /version of each canary pod')
     await this.gateCanaryPods()
@@ -606,6 +611,9 @@ class ReleaseRun {
     this.load = undefined
   }
 
+  /** Time spent waiting for new pods to be started and Ready (canary steps, promotion rollout). */
+  podStartMs = 0
+
   /** The canary replicas asked for ahead of the next step by this process (see analyse). */
   private warmedTo?: number
 
@@ -789,7 +797,9 @@ class ReleaseRun {
         template: { spec: { containers } },
       },
     })
+    const asked = Date.now()
     await this.waitStable(this.state.replicas, true)
+    this.podStartMs += Date.now() - asked
     const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)
     for (const c of await Promise.all(updated.map((p) => this.probe(p)))) {

@@ -362,7 +362,10 @@ describe('edgecanary release on the sandbox', () => {
     const { value: r, users } = await withUsers(() => ec(['release', '2.0', ...fast, '--json']))
     const t = await w.stop()
     expect(r.status, r.stderr).toBe(0)
-    const out = JSON.parse(r.stdout) as { phase: string }
+    const out = JSON.parse(r.stdout) as { phase: string; durationMs: number; podStartMs: number }
+    // three canary pod starts and the promotion's: counted apart from edgecanary's own time
+    expect(out.podStartMs).toBeGreaterThan(0)
+    expect(out.podStartMs).toBeLessThan(out.durationMs)
     expect(out).toMatchObject({
       phase: 'Succeeded',
       version: '2.0',

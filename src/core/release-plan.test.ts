@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseSteps, planSteps } from './release-plan.js'
+import { parseSteps, planSteps, prewarmDelayMs } from './release-plan.js'
 import { splitReplicas } from './replica-split.js'
 
 describe('splitReplicas (Argo Rollouts rounding)', () => {
@@ -42,4 +42,18 @@ describe('planSteps', () => {
   it.each(['50,25', '0,50', '25,,50', 'a'])('parseSteps(%s) is refused', (text) =>
     expect(parseSteps(text).ok).toBe(false),
   )
+})
+
+describe('prewarmDelayMs', () => {
+  it.each([
+    // analysis, progress deadline, delay
+    [30_000, 60_000, 15_000],
+    [4_000, 60_000, 0],
+    [15_000, 60_000, 0],
+    [16_000, 60_000, 1_000],
+    [30_000, 20_000, 20_000],
+    [0, 60_000, 0],
+  ])('analysis %i ms, deadline %i ms → start the next pods after %i ms', (analysis, deadline, delay) => {
+    expect(prewarmDelayMs(analysis, deadline)).toBe(delay)
+  })
 })

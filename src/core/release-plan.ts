@@ -43,3 +43,20 @@ export function parseSteps(text: string): { ok: true; steps: number[] } | { ok: 
     return { ok: false, problem: `steps "${text}" must be ascending` }
   return { ok: true, steps }
 }
+
+/** How long before a step's analysis ends the next step's canary pods start (image pull and readiness on a Pi fit in it). */
+export const PREWARM_LEAD_MS = 15_000
+
+/**
+ * When, counted from the start of a step's analysis, the next step's canary pods are started:
+ * `PREWARM_LEAD_MS` before the analysis ends, never before it starts, and never longer ahead
+ * than half the progress deadline (pods held unready longer would mark the canary Deployment
+ * ProgressDeadlineExceeded).
+ *
+ *   prewarmDelayMs(30_000, 60_000) → 15_000   // 3 × 10 s: the last 15 s
+ *   prewarmDelayMs(4_000, 60_000)  → 0        // 2 × 2 s: at once
+ *   prewarmDelayMs(30_000, 20_000) → 20_000   // a 20 s deadline: 10 s ahead
+ */
+export function prewarmDelayMs(analysisMs: number, progressDeadlineMs: number): number {
+  return Math.max(0, analysisMs - Math.min(PREWARM_LEAD_MS, progressDeadlineMs / 2))
+}

@@ -2,7 +2,7 @@ import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample 
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
-import type { PlanStep } from '../core/release-plan.js'
+import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
@@ -20,9 +20,6 @@ import {
 } from './state.js'
 
 export const GATE = 'edgecanary.dev/gate'
-
-/** How long before a step's analysis ends the next step's canary pods start (image pull and readiness on a Pi fit in it). */
-export const PREWARM_LEAD_MS = 15_000
 
 /** How long before an interval ends the canary pods' /health and /version are asked. */
 const CHECK_LEAD_MS = 150
@@ -625,7 +622,7 @@ class ReleaseRun {
   /**
    * `interval × iterations` of analysis. Intervals follow one fixed schedule from the start, so
    * the checks at the end of one interval run while the next one already collects samples.
-   * With `warm`, the canary is scaled to the next step's count `PREWARM_LEAD_MS` before the end.
+   * With `warm`, the canary is scaled to the next step's count near the end (prewarmDelayMs).
    */
   private async analyse(
     h: { update(d: string): void },
@@ -634,8 +631,9 @@ class ReleaseRun {
     await this.startLoadIfNeeded()
     const start = Date.now()
     const total = this.plan.analysis.iterations * this.intervalMs
-    const lead = Math.min(PREWARM_LEAD_MS, (this.plan.progressDeadlineMs ?? 60_000) / 2)
-    let warmAt = warm ? start + Math.max(0, total - lead) : Number.POSITIVE_INFINITY
+    let warmAt = warm
+      ? start + prewarmDelayMs(total, this.plan.progressDeadlineMs ?? 60_000)
+      : Number.POSITIVE_INFINITY
     this.samples = []
     for (let it = 0; it < this.plan.analysis.iterations; it++) {
       const end = start + (it + 1) * this.intervalMs

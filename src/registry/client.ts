@@ -110,6 +110,7 @@ export class RegistryClient {
     const retries = this.o.retries ?? 4
     for (let attempt = 0; ; attempt++) {
       let res: Response
+      const sent = this.authHeader().authorization
       try {
         res = await fetch(url, {
           method,
@@ -128,7 +129,12 @@ export class RegistryClient {
           hint: 'check the address and that the registry runs (edgecanary sandbox status shows the sandbox registry)',
         })
       }
-      if (res.status === 401 && (await this.authenticate(res, opts.scope))) {
+      // requests run side by side (blob checks): one that went out before another one's
+      // authentication finished just retries with the credentials that now exist
+      if (
+        res.status === 401 &&
+        (this.authHeader().authorization !== sent || (await this.authenticate(res, opts.scope)))
+      ) {
         await res.arrayBuffer().catch(() => undefined)
         // a fresh auth header is used on the next round; this does not count as a retry
         res = await fetch(url, {

@@ -436,6 +436,11 @@ class ReleaseRun {
     return (await this.canaryPods()).filter((p) => cond(p, GATE))
   }
 
+  /** /health and /version of every canary pod in the Service, asked at once. */
+  private async checkServingPods(): Promise<PodCheck[]> {
+    return Promise.all((await this.servingCanaryPods()).map((p) => this.probe(p)))
+  }
+
   private async fastFail(pods: Pod[]): Promise<void> {
     const reason = fastFailReason(pods.map(podView))
     if (reason) {
@@ -642,7 +647,7 @@ class ReleaseRun {
       let checks: Promise<PodCheck[]> | undefined
       while (Date.now() < end) {
         if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
-          checks = this.servingCanaryPods().then((ps) => Promise.all(ps.map((p) => this.probe(p))))
+          checks = this.checkServingPods()
           checks.catch(() => {})
         }
         this.checkSignal()
@@ -669,10 +674,7 @@ class ReleaseRun {
       }
       const samples = this.samples
       this.samples = []
-      const v = this.verdict(
-        samples,
-        await (checks ?? this.servingCanaryPods().then((ps) => Promise.all(ps.map((p) => this.probe(p))))),
-      )
+      const v = this.verdict(samples, await (checks ?? this.checkServingPods()))
       this.state.lastAnalysis = {
         at: new Date().toISOString(),
         ok: v.ok,

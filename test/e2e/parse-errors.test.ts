@@ -28,6 +28,30 @@ describe('parse errors are one meaningful line, a hint, exit 2', () => {
     expect(r.stdout).toBe('')
   })
 
+  it.each([
+    [['status', 'extra'], 'Error: Unexpected argument: extra', 'Hint: see: edgecanary status --help'],
+    [
+      ['relase', '2.0'],
+      'Error: unknown command "relase"',
+      'Hint: did you mean `edgecanary release`? see: edgecanary --help',
+    ],
+    [
+      ['sandbox', 'upp'],
+      'Error: unknown command "sandbox upp"',
+      'Hint: did you mean `edgecanary sandbox up`? see: edgecanary sandbox --help',
+    ],
+  ])('words that name no command: %j', async (args, line, hint) => {
+    const r = await runCli(args, { env, cwd: home })
+    expect(r.status).toBe(2)
+    expect(r.stderr.trimEnd().split('\n')).toEqual([line, hint])
+    expect(r.stdout).toBe('')
+    const j = await runCli([...args, '--json'], { env, cwd: home })
+    expect(j.status).toBe(2)
+    expect(JSON.parse(j.stdout)).toEqual({
+      error: { code: 'USAGE', message: line.replace('Error: ', ''), hint: hint.replace('Hint: ', '') },
+    })
+  })
+
   it('with --json: one JSON document on stdout with the same line and hint', async () => {
     const r = await runCli(['init', '--replicas', '0', '--json'], { env, cwd: home })
     expect(r.status).toBe(2)

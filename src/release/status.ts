@@ -33,8 +33,9 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
   const alive = Boolean(lease && holder && !holderGone(lease.spec, Date.now(), hostname(), pidAlive))
   const sr = stable?.spec.replicas ?? 0
   const cr = canary?.spec.replicas ?? 0
-  // during a step's analysis the canary may already run the next step's pods, not yet in the Service
-  const stepCanary = s && !FINAL_PHASES.includes(s.phase) ? s.steps[s.step]?.canary : undefined
+  // during a step's analysis the canary may already run the next step's pods, not yet in the
+  // Service (only while Progressing: when paused, extra canary pods are drift, reported as such)
+  const stepCanary = s?.phase === 'Progressing' ? s.steps[s.step]?.canary : undefined
   const serving = stepCanary !== undefined ? Math.min(cr, stepCanary) : cr
   let phase = s?.phase ?? (stable ? 'Initialized' : 'NotFound')
   let advice: string | undefined

@@ -7,6 +7,7 @@ import { parse, stringify } from 'yaml'
 import { connectCluster } from '../../src/adapters/kube-cluster.js'
 import type { Cluster, Pod } from '../../src/ports.js'
 import { REQUEST_ANNOTATION, type ReleaseState, readState, versionOfImage } from '../../src/release/state.js'
+import { releaseStatus } from '../../src/release/status.js'
 import { type CliResult, runCli } from '../helpers/cli.js'
 import { pushSampleApp } from '../helpers/images.js'
 import { waitFor } from '../helpers/ports.js'
@@ -71,6 +72,8 @@ interface Timeline {
   warmed: Set<number>
   /** Polls where more canary pods were Ready (in the Service) than the current step allows. */
   overServed: string[]
+  /** `status` while pods warmed: the step's own ratio and the warming count, as users would read them. */
+  warmingStatus: string[]
 }
 
 interface KubeItem {
@@ -202,6 +205,7 @@ describe('edgecanary release on the sandbox', () => {
       minStableSpec: 99,
       warmed: new Set(),
       overServed: [],
+      warmingStatus: [],
     }
     let on = true
     const loop = (async () => {
@@ -225,7 +229,11 @@ describe('edgecanary release on the sandbox', () => {
             t.ratios.add(`${s.status?.readyReplicas ?? 0}:${canaryReady}`)
           const st = readState(s)
           const step = st?.phase === 'Progressing' ? st.steps[st.step] : undefined
-          if (step && (c?.spec.replicas ?? 0) > step.canary) t.warmed.add(st?.step ?? -1)
+          if (step && (c?.spec.replicas ?? 0) > step.canary) {
+            t.warmed.add(st?.step ?? -1)
+            const report = await releaseStatus(cluster, ns, app).catch(() => undefined)
+            if (report?.canary.warming) t.warmingStatus.push(`${report.ratio} +${report.canary.warming}`)
+          }
           if (step && canaryReady > step.canary)
             t.overServed.push(
               `step ${(st?.step ?? 0) + 1}: ${canaryReady} canary pods Ready, plan ${step.canary}`,
@@ -378,6 +386,9 @@ describe('edgecanary release on the sandbox', () => {
     for (const ratio of ['3:1', '2:2', '1:3']) expect(t.ratios).toContain(ratio)
     // the pods of steps 2 and 3 started during the analysis before them, out of the Service
     expect([...t.warmed].sort()).toEqual([0, 1])
+    // status shows the split of the step and the pods warming for the next one
+    expect(t.warmingStatus.length).toBeGreaterThan(0)
+    for (const seen of t.warmingStatus) expect(['3:1 +1', '2:2 +1']).toContain(seen)
     expect(t.overServed).toEqual([])
     expect(t.minReady).toBeGreaterThanOrEqual(REPLICAS) // capacity never dropped
     expect(users.errorCount).toBe(0)
@@ -833,7 +844,9 @@ spec:
       const abort = await ec(['abort'])
       return { drifted, human, abort, first: await run }
     })
-    expect(value.drifted).toMatchObject({ phase: 'Paused', version: '4.2' })
+    // in a pause the extra canary pods are drift, not pods warming for a next step
+    expect(value.drifted).toMatchObject({ phase: 'Paused', version: '4.2', ratio: '3:3' })
+    expect(value.drifted.canary).not.toHaveProperty('warming')
     expect(value.drifted.drift).toContain('kubeapp-canary scaled to 3 outside edgecanary (step 1 expects 1)')
     expect(value.human.stdout).toContain('drift')
     expect(value.abort.status, value.abort.stderr).toBe(0)

@@ -48,6 +48,8 @@ export async function startSandbox(
       'sandbox',
       'up',
       '--foreground',
+      // a test process killed before its `finally` (SIGKILL, SIGPIPE) takes its cluster with it
+      '--exit-with-parent',
       `--nodes=${opts.nodes ?? 4}`,
       `--arch=${opts.arch ?? 'arm64'}`,
       `--backoff-base=${opts.backoffBaseMs ?? 1000}`,

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -109,6 +109,49 @@ spec:
     // in /proc at all, not even a zombie
     expect(procs.map((p) => [p.pod, processState(p.pid)])).toEqual(procs.map((p) => [p.pod, 'gone']))
     expect(processState(serverPid)).not.toBe('alive')
+  })
+
+  it('a --foreground --exit-with-parent sandbox stops when the process that started it is killed', async () => {
+    const fgHome = mkdtempSync(join(tmpdir(), 'ec-orphans-fg-'))
+    // a parent that starts the sandbox the way the test helper does, then is SIGKILLed
+    const parent = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const { spawn } = require('node:child_process')
+         const c = spawn(process.execPath, [${JSON.stringify(join(repoRoot, 'bin', 'run.js'))}, 'sandbox', 'up', '--foreground', '--exit-with-parent', '--nodes=1'], { stdio: ['ignore', 'ignore', 'pipe'] })
+         process.stdout.write(c.pid + '\\n')
+         c.stderr.on('data', (d) => { if (String(d).includes('sandbox ready')) process.stdout.write('ready\\n') })
+         setInterval(() => {}, 1000)`,
+      ],
+      { env: { ...env, EDGECANARY_HOME: fgHome, HOME: fgHome }, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    parent.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    try {
+      await waitFor(
+        'sandbox ready under its parent',
+        async () => (out.includes('ready') ? true : undefined),
+        60_000,
+        100,
+      )
+      const sandboxPid = Number(out.split('\n')[0])
+      expect(isAlive(sandboxPid)).toBe(true)
+      parent.kill('SIGKILL')
+      await waitFor(
+        'sandbox gone after its parent',
+        async () => (isAlive(sandboxPid) ? undefined : true),
+        20_000,
+        100,
+      )
+    } finally {
+      parent.kill('SIGKILL')
+      const pid = Number(out.split('\n')[0])
+      if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL')
+      rmSync(fgHome, { recursive: true, force: true })
+    }
   })
 
   it('a SIGKILLed sandbox server takes its pod processes with it', async () => {

@@ -43,6 +43,11 @@ export default class SandboxUp extends BaseCommand {
     foreground: Flags.boolean({
       description: 'run the cluster in this process until SIGTERM/SIGINT (tests, debugging)',
     }),
+    'exit-with-parent': Flags.boolean({
+      description:
+        'with --foreground: stop (pods included) when the process that started this one is gone, so a killed test run leaves no cluster behind',
+      hidden: true,
+    }),
     'backoff-base': Flags.integer({
       description: 'crash-loop/image-pull back-off base in ms (Kubernetes: 10000)',
       default: 10_000,
@@ -156,6 +161,16 @@ export default class SandboxUp extends BaseCommand {
       }
       process.on('SIGTERM', stop)
       process.on('SIGINT', stop)
+      if (flags['exit-with-parent']) {
+        // an orphan is re-parented (to init or a subreaper): its parent pid changes
+        const parent = process.ppid
+        const check = setInterval(() => {
+          if (process.ppid === parent) return
+          clearInterval(check)
+          process.stderr.write('sandbox: the process that started it is gone\n')
+          stop()
+        }, 500)
+      }
       // SIGHUP restarts the API server part (the `sandbox fault api-restart` fault).
       process.on('SIGHUP', () => {
         sandbox.faults.restartApi?.().then(

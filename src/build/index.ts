@@ -131,8 +131,8 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
   const push = progress.step(`push ${ref.registry}/${ref.repository}:${o.version}`)
   let uploaded = 0
   let skipped = 0
-  const seen = new Set<string>()
-  const blobs = images.flatMap((img) => img.blobs).filter((b) => !seen.has(b.digest) && seen.add(b.digest))
+  // each blob once (platforms can share one), keyed by digest
+  const blobs = [...new Map(images.flatMap((img) => img.blobs).map((b) => [b.digest, b])).values()]
   // blobs are independent: ask for (and upload) them all at once
   await Promise.all(
     blobs.map(async (b) => {

@@ -124,14 +124,15 @@ export async function acquireLock(
     },
     (durationSeconds * 1000) / 3,
   )
+  /** The Lease as read is still the one this holder took: same holder, no transition since. */
+  const stillOurs = (cur: Lease | undefined): cur is Lease =>
+    cur !== undefined &&
+    cur.spec.holderIdentity === identity &&
+    cur.spec.leaseTransitions === current.spec.leaseTransitions
   const renewOnce = async (): Promise<void> => {
     try {
       const cur = await cluster.getLease(ns, name)
-      if (
-        !cur ||
-        cur.spec.holderIdentity !== identity ||
-        cur.spec.leaseTransitions !== current.spec.leaseTransitions
-      ) {
+      if (!stillOurs(cur)) {
         lost = true
         return
       }
@@ -187,12 +188,7 @@ export async function acquireLock(
     },
     async check() {
       const cur = await cluster.getLease(ns, name)
-      if (
-        lost ||
-        !cur ||
-        cur.spec.holderIdentity !== identity ||
-        cur.spec.leaseTransitions !== current.spec.leaseTransitions
-      ) {
+      if (lost || !stillOurs(cur)) {
         lost = true
         throw new LockHeld(
           `the lock of ${app} was taken over by ${cur?.spec.holderIdentity ?? 'another process'}; stopping without further changes`,

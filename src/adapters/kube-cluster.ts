@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import { type RequestOptions, request } from 'node:https'
+import { Agent as HttpsAgent, type RequestOptions, request } from 'node:https'
 import { UnreachableError, UsageError } from '../errors.js'
 import { kubeconfigPath } from '../kubeconfig-file.js'
 import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
@@ -68,6 +68,17 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
   const server = new URL(cluster.server)
   const where = `context ${kc.getCurrentContext()} (${cluster.server})`
 
+  // client-node gives every request a new Agent, so a new TCP connection and TLS handshake
+  // (about 5 ms each on loopback, tens of ms to a Pi): one keep-alive Agent with the same TLS
+  // options serves the whole command. Free sockets are unref'd, so they never hold the process.
+  let shared: HttpsAgent | undefined
+  async function withCredentials(opts: RequestOptions): Promise<void> {
+    await kc.applyToHTTPSOptions(opts)
+    if (!(opts.agent instanceof HttpsAgent) || cluster?.proxyUrl) return
+    shared ??= new HttpsAgent({ ...opts.agent.options, keepAlive: true })
+    opts.agent = shared
+  }
+
   async function call<T>(
     method: string,
     path: string,
@@ -90,7 +101,7 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
       },
       timeout: 15_000,
     }
-    await kc.applyToHTTPSOptions(opts)
+    await withCredentials(opts)
     let res: { status: number; text: string }
     try {
       res = await new Promise((resolve, reject) => {
@@ -234,7 +245,7 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         headers: { accept: '*/*' },
         timeout: 5000,
       }
-      await kc.applyToHTTPSOptions(opts)
+      await withCredentials(opts)
       return new Promise((resolve) => {
         const req = request(opts, (r) => {
           const chunks: Buffer[] = []

@@ -66,15 +66,20 @@ function sourceFiles(dir: string): string[] {
   return out
 }
 
-async function goVersion(): Promise<string> {
-  try {
-    const { stdout } = await run('go', ['version'])
-    return stdout.trim()
-  } catch {
-    throw new UsageError('the Go toolchain is not installed (`go` not found on PATH)', {
-      hint: 'install it: sudo apt-get install golang-go (or https://go.dev/dl), then run again',
-    })
-  }
+let asked: Promise<string> | undefined
+
+/** `go version`, asked once per process (every platform of a build keys its cache with it). */
+function goVersion(): Promise<string> {
+  asked ??= run('go', ['version']).then(
+    ({ stdout }) => stdout.trim(),
+    () => {
+      asked = undefined
+      throw new UsageError('the Go toolchain is not installed (`go` not found on PATH)', {
+        hint: 'install it: sudo apt-get install golang-go (or https://go.dev/dl), then run again',
+      })
+    },
+  )
+  return asked
 }
 
 /**

@@ -105,8 +105,9 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     insecure: o.insecure,
     credentials: o.credentials ?? dockerConfigCredentials(ref.registry),
   })
-  const revision = gitRevision(source)
-  const sourceName = sourceLabel(sourceFacts(source))
+  // git's answers (five small processes) come in while the compile step checks its cache
+  const labels = Promise.all([gitRevision(source), sourceFacts(source).then(sourceLabel)])
+  labels.catch(() => {})
   const images: { manifest: Blob; platform: Platform; blobs: Blob[] }[] = []
   let compiled = 0
   let cached = 0
@@ -116,6 +117,7 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     if (bin.cached) cached++
     else compiled++
     step.done(bin.cached ? 'unchanged, cached' : 'compiled')
+    const [revision, sourceName] = await labels
     const img = imageFromLayer(await binaryLayer(bin.binary), {
       platform,
       entrypoint: '/app',

@@ -49,7 +49,7 @@ describe('sourceLabel', () => {
     expect(sourceLabel(facts)).toBe(label)
   })
 
-  it('is the same for two checkouts in different places, and holds no absolute path', () => {
+  it('is the same for two checkouts in different places, and holds no absolute path', async () => {
     const a = sourceLabel({ dir: '/home/alice/src/app/sample-app', gitRoot: '/home/alice/src/app' })
     const b = sourceLabel({ dir: '/builds/ci-42/sample-app', gitRoot: '/builds/ci-42' })
     expect(a).toBe(b)
@@ -66,15 +66,15 @@ describe('sourceFacts and gitRevision against real git work trees', () => {
       encoding: 'utf8',
     }).trim()
 
-  it('outside a work tree: only the directory, no revision, label = its name', () => {
+  it('outside a work tree: only the directory, no revision, label = its name', async () => {
     const dir = join(root, 'plain', 'sample-app')
     mkdirSync(dir, { recursive: true })
-    expect(sourceFacts(dir)).toEqual({ dir })
-    expect(gitRevision(dir)).toBeUndefined()
-    expect(sourceLabel(sourceFacts(dir))).toBe('sample-app')
+    expect(await sourceFacts(dir)).toEqual({ dir })
+    expect(await gitRevision(dir)).toBeUndefined()
+    expect(sourceLabel(await sourceFacts(dir))).toBe('sample-app')
   })
 
-  it('in a work tree: origin URL without credentials, revision, -dirty after a change', () => {
+  it('in a work tree: origin URL without credentials, revision, -dirty after a change', async () => {
     const repo = join(root, 'repo')
     const dir = join(repo, 'sample-app')
     mkdirSync(dir, { recursive: true })
@@ -83,22 +83,22 @@ describe('sourceFacts and gitRevision against real git work trees', () => {
     git(repo, 'add', '.')
     git(repo, 'commit', '-q', '-m', 'x')
     const head = git(repo, 'rev-parse', 'HEAD')
-    expect(sourceLabel(sourceFacts(dir))).toBe('sample-app')
-    expect(gitRevision(dir)).toBe(head)
+    expect(sourceLabel(await sourceFacts(dir))).toBe('sample-app')
+    expect(await gitRevision(dir)).toBe(head)
 
     git(repo, 'remote', 'add', 'upstream', 'https://ci:tok@git.lan/acme/up.git')
-    expect(sourceLabel(sourceFacts(dir))).toBe('https://git.lan/acme/up.git')
+    expect(sourceLabel(await sourceFacts(dir))).toBe('https://git.lan/acme/up.git')
     git(repo, 'remote', 'add', 'origin', 'git@github.com:acme/app.git')
-    expect(sourceFacts(dir)).toEqual({ dir, gitRoot: repo, remoteUrl: 'git@github.com:acme/app.git' })
+    expect(await sourceFacts(dir)).toEqual({ dir, gitRoot: repo, remoteUrl: 'git@github.com:acme/app.git' })
 
     writeFileSync(join(dir, 'main.go'), 'package main\n// changed\n')
-    expect(gitRevision(dir)).toBe(`${head}-dirty`)
+    expect(await gitRevision(dir)).toBe(`${head}-dirty`)
   })
 
-  it('a clone of a local path has a local origin, which is not used', () => {
+  it('a clone of a local path has a local origin, which is not used', async () => {
     const clone = join(root, 'clone')
     git(root, 'clone', '-q', join(root, 'repo'), clone)
-    expect(sourceFacts(join(clone, 'sample-app')).remoteUrl).toBe(join(root, 'repo'))
-    expect(sourceLabel(sourceFacts(join(clone, 'sample-app')))).toBe('sample-app')
+    expect((await sourceFacts(join(clone, 'sample-app'))).remoteUrl).toBe(join(root, 'repo'))
+    expect(sourceLabel(await sourceFacts(join(clone, 'sample-app')))).toBe('sample-app')
   })
 })

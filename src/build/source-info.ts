@@ -1,5 +1,8 @@
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { basename, relative, sep } from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
 
 /** What git knows about a source directory; every field is absent outside a git work tree. */
 export interface SourceFacts {
@@ -58,32 +61,34 @@ export function sourceLabel(facts: SourceFacts): string {
   return basename(facts.dir)
 }
 
-function git(dir: string, args: string[]): string | undefined {
+/** git's answer, trimmed; undefined when git fails or is missing. Asynchronous, so the questions run side by side. */
+async function git(dir: string, args: string[]): Promise<string | undefined> {
   try {
-    return execFileSync('git', args, {
-      cwd: dir,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim()
+    return (await run('git', args, { cwd: dir, encoding: 'utf8' })).stdout.trim()
   } catch {
     return undefined
   }
 }
 
 /** Reads the SourceFacts of `dir` with git (none when git or a work tree is missing). */
-export function sourceFacts(dir: string): SourceFacts {
-  const gitRoot = git(dir, ['rev-parse', '--show-toplevel'])
+export async function sourceFacts(dir: string): Promise<SourceFacts> {
+  const [gitRoot, remoteList] = await Promise.all([
+    git(dir, ['rev-parse', '--show-toplevel']),
+    git(dir, ['remote']),
+  ])
   if (!gitRoot) return { dir }
-  const remotes = (git(dir, ['remote']) ?? '').split('\n').filter(Boolean)
+  const remotes = (remoteList ?? '').split('\n').filter(Boolean)
   const name = remotes.includes('origin') ? 'origin' : remotes[0]
-  const remoteUrl = name ? git(dir, ['remote', 'get-url', name]) : undefined
+  const remoteUrl = name ? await git(dir, ['remote', 'get-url', name]) : undefined
   return { dir, gitRoot, ...(remoteUrl ? { remoteUrl } : {}) }
 }
 
 /** The commit of `dir`'s work tree, `-dirty` when files under `dir` changed; undefined outside git. */
-export function gitRevision(dir: string): string | undefined {
-  const dirty = git(dir, ['status', '--porcelain', '--', '.'])
-  const rev = git(dir, ['rev-parse', 'HEAD'])
+export async function gitRevision(dir: string): Promise<string | undefined> {
+  const [dirty, rev] = await Promise.all([
+    git(dir, ['status', '--porcelain', '--', '.']),
+    git(dir, ['rev-parse', 'HEAD']),
+  ])
   if (dirty === undefined || !rev) return undefined
   return dirty ? `${rev}-dirty` : rev
 }

@@ -10,7 +10,7 @@ import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { resolveImageDigest } from '../registry/resolve.js'
 import { canaryDeployment, type ReleaseResult, runRelease } from '../release/engine.js'
-import { preflight } from '../release/preflight.js'
+import { preflight, readClusterFacts } from '../release/preflight.js'
 import { edgecanaryHome } from '../sandbox/paths.js'
 
 export default class Release extends BaseCommand {
@@ -82,8 +82,11 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       ...(flags.iterations ? { iterations: flags.iterations } : {}),
       ...(flags.load !== undefined ? { load: flags.load } : {}),
     }
-    await ctx.cluster.ping()
-    const stable = await ctx.cluster.getDeployment(ctx.namespace, cfg.app)
+    // asked side by side: /version names an unreachable cluster as such, the read finds the app
+    const [, stable] = await Promise.all([
+      ctx.cluster.ping(),
+      ctx.cluster.getDeployment(ctx.namespace, cfg.app),
+    ])
     if (!stable)
       throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
         hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
@@ -137,6 +140,9 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
         `release ${cfg.app} ${args.version}`,
         { json: this.jsonEnabled() },
         async (progress) => {
+          // the cluster half of the preflight is read while the image is built and pushed
+          const facts = flags['skip-preflight'] ? undefined : readClusterFacts(ctx.cluster, ctx.namespace)
+          facts?.catch(() => {})
           let image = flags.image
           if (!image) {
             if (!cfg.repository)
@@ -156,12 +162,16 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
           }
           if (!flags['skip-preflight'])
             image = (
-              await preflight(ctx.cluster, {
-                image,
-                insecure: cfg.insecure,
-                namespace: ctx.namespace,
-                app: cfg.app,
-              })
+              await preflight(
+                ctx.cluster,
+                {
+                  image,
+                  insecure: cfg.insecure,
+                  namespace: ctx.namespace,
+                  app: cfg.app,
+                },
+                facts,
+              )
             ).image
           else {
             // no preflight: still deploy by digest when the registry knows the tag; an image it

@@ -6,6 +6,20 @@ import { RegistryClient } from '../registry/client.js'
 import { parseImageRef } from '../registry/reference.js'
 import { pinImageRef } from '../registry/resolve.js'
 
+/** What the preflight asks of the cluster; read on its own, so it can run beside the build. */
+export interface ClusterFacts {
+  autoscaled: Awaited<ReturnType<Cluster['autoscaledDeployments']>>
+  nodeArchs: string[]
+}
+
+export async function readClusterFacts(cluster: Cluster, namespace: string): Promise<ClusterFacts> {
+  const [autoscaled, nodeArchs] = await Promise.all([
+    cluster.autoscaledDeployments(namespace),
+    cluster.nodeArchitectures(),
+  ])
+  return { autoscaled, nodeArchs }
+}
+
 /**
  * Checks before anything changes: no HorizontalPodAutoscaler scales the app, the image exists in its registry (a manifest HEAD/GET) and
  * has a platform for every node architecture in the cluster. Failures are exit 2. Returns the
@@ -15,11 +29,11 @@ import { pinImageRef } from '../registry/resolve.js'
 export async function preflight(
   cluster: Cluster,
   o: { image: string; insecure?: boolean; namespace: string; app: string },
+  facts: Promise<ClusterFacts> = readClusterFacts(cluster, o.namespace),
 ): Promise<{ image: string; platforms: string[]; nodeArchs: string[] }> {
+  const { autoscaled, nodeArchs } = await facts
   // an autoscaler would fight the replica counts that make the traffic split
-  const fights = (await cluster.autoscaledDeployments(o.namespace)).filter(
-    (h) => h.deployment === o.app || h.deployment === `${o.app}-canary`,
-  )
+  const fights = autoscaled.filter((h) => h.deployment === o.app || h.deployment === `${o.app}-canary`)
   if (fights.length > 0) {
     throw new UsageError(
       `HorizontalPodAutoscaler ${fights[0].hpa} scales Deployment ${fights[0].deployment}; it would fight the canary's replica ratio`,
@@ -53,7 +67,6 @@ export async function preflight(
     }
     platforms = [cfg.architecture]
   }
-  const nodeArchs = await cluster.nodeArchitectures()
   const missing = nodeArchs.filter((a) => !platforms.includes(a))
   if (missing.length > 0) {
     throw new UsageError(

@@ -576,8 +576,12 @@ class ReleaseRun {
     }
   }
 
-  /** Waits until the stable Deployment has `n` ready pods and no more than `n` (when `exact`). */
-  private async waitStable(n: number, all: boolean): Promise<void> {
+  /**
+   * Waits until the stable Deployment has `n` ready pods and, with `all`, only updated ones.
+   * Reads cost a millisecond or two over the kept-alive connection; `everyMs` is how soon the
+   * end of the wait is seen.
+   */
+  private async waitStable(n: number, all: boolean, everyMs = 75): Promise<void> {
     const deadline = Date.now() + this.plan.readinessDeadlineMs
     for (;;) {
       const d = await this.mustStable()
@@ -592,7 +596,7 @@ class ReleaseRun {
         throw new Rollback(
           `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
         )
-      await sleep(75)
+      await sleep(everyMs)
     }
   }
 
@@ -798,7 +802,8 @@ class ReleaseRun {
       },
     })
     const asked = Date.now()
-    await this.waitStable(this.state.replicas, true)
+    // the release ends as soon as this is seen: look often
+    await this.waitStable(this.state.replicas, true, 25)
     this.podStartMs += Date.now() - asked
     const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)

@@ -5,6 +5,7 @@ import { pack } from 'tar-stream'
 import { crossCompile } from '../build/go-build.js'
 import { parsePlatform } from '../build/oci-image.js'
 import { UnreachableError, UsageError } from '../errors.js'
+import { packageRoot } from '../package-root.js'
 import type { Progress } from '../ports.js'
 import { silentProgress } from '../ports.js'
 
@@ -93,5 +94,5 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream): Promise<Progress
 
 /** templates/Dockerfile of the installed package. */
 export function packagedDockerfile(): string {
-  return join(import.meta.dirname, '..', '..', 'templates', 'Dockerfile')
+  return join(packageRoot(), 'templates', 'Dockerfile')
 }

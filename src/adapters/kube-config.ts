@@ -1,4 +1,4 @@
-// The one part of client-node the adapter uses. `npm run build` bundles this module into a
-// single file (scripts/bundle-kube-config.mjs): client-node's index loads ~970 modules, which
-// cost 0.45 s at every command start; the bundle of KubeConfig loads in about 70 ms.
+// The one part of client-node the adapter uses. client-node's index loads ~970 modules (0.45 s
+// at every command start); `npm run build` bundles the commands (scripts/bundle.mjs), which
+// keeps only KubeConfig and what it uses.
 export { KubeConfig } from '@kubernetes/client-node'

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
+import { packageRoot } from '../package-root.js'
 import type { Deployment, Service } from '../ports.js'
 
 export interface AppManifestInput {
@@ -14,7 +15,7 @@ export interface AppManifestInput {
 
 /** templates/kubernetes of the installed package (the package ships templates/, as it does the Dockerfile). */
 export function kubernetesTemplatesDir(): string {
-  return join(import.meta.dirname, '..', '..', 'templates', 'kubernetes')
+  return join(packageRoot(), 'templates', 'kubernetes')
 }
 
 /**

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+let found: string | undefined
+
+/**
+ * The installed package's root directory, the one holding package.json and templates/. It is
+ * found upward from this module, so it is the same from src/ (tests) and from dist/'s bundled
+ * commands and chunks, whatever their depth.
+ */
+export function packageRoot(): string {
+  if (found) return found
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates'))) {
+      found = dir
+      return dir
+    }
+    if (dirname(dir) === dir) throw new Error(`edgecanary's package root is not above ${import.meta.dirname}`)
+  }
+}

@@ -83,10 +83,11 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       ...(flags.load !== undefined ? { load: flags.load } : {}),
     }
     // asked side by side: /version names an unreachable cluster as such, the read finds the app
-    const [, stable] = await Promise.all([
-      ctx.cluster.ping(),
-      ctx.cluster.getDeployment(ctx.namespace, cfg.app),
-    ])
+    const asked = Promise.all([ctx.cluster.ping(), ctx.cluster.getDeployment(ctx.namespace, cfg.app)])
+    // Node loads fetch (undici, ~20 ms of one core) at its first use, the registry check below:
+    // loading it now overlaps with the API server's answer, which takes about as long
+    if (!flags['dry-run']) new Headers()
+    const [, stable] = await asked
     if (!stable)
       throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
         hint: 'run `edgecanary init` first, or pass -n NAMESPACE',

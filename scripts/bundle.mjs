@@ -5,8 +5,29 @@
 // external, so bin/run.js and the commands share one @oclif/core; so do the packages with
 // native parts (ssh2, dockerode), which are imported only where they are used.
 import { readdirSync, rmSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { build } from 'esbuild'
+
+// client-node's KubeConfig imports two names from its generated API client's index, which
+// re-exports all ~600 KiB of API classes and models; only makeApiClient (unused here) needs
+// them. Importing those two names from the files that define them keeps the rest out.
+const narrowGenIndex = {
+  name: 'client-node-gen-index',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/gen\/index\.js$/ }, (args) =>
+      args.importer.endsWith(join('@kubernetes', 'client-node', 'dist', 'config.js'))
+        ? { path: join(dirname(args.importer), 'gen'), namespace: 'client-node-gen' }
+        : undefined,
+    )
+    b.onLoad({ filter: /.*/, namespace: 'client-node-gen' }, (args) => ({
+      contents: [
+        `export { createConfiguration } from ${JSON.stringify(join(args.path, 'configuration.js'))}`,
+        `export { ServerConfiguration } from ${JSON.stringify(join(args.path, 'servers.js'))}`,
+      ].join('\n'),
+      resolveDir: args.path,
+    }))
+  },
+}
 
 function sources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -42,4 +63,5 @@ await build({
   sourcesContent: false,
   legalComments: 'eof',
   logLevel: 'warning',
+  plugins: [narrowGenIndex],
 })

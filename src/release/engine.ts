@@ -503,8 +503,10 @@ class ReleaseRun {
 
   private async probe(pod: Pod): Promise<PodCheck> {
     const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
-    const health = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health')
-    const version = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/version')
+    const [health, version] = await Promise.all([
+      this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health'),
+      this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/version'),
+    ])
     return {
       pod: pod.metadata.name,
       health: health.status,

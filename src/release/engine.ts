@@ -172,9 +172,10 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
   // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
   const floor = Math.max(epochOn(stable0)?.n ?? -1, epochOn(canary0)?.n ?? -1) + 1
   const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, { floor })
+  let claimed: (Deployment | undefined)[]
   try {
     // from here on, a holder we took over from cannot write these any more
-    await Promise.all([lock.claim(plan.app), lock.claim(canaryName(plan.app))])
+    claimed = await Promise.all([lock.claim(plan.app), lock.claim(canaryName(plan.app))])
   } catch (err) {
     await lock.release().catch(() => {})
     throw err
@@ -216,7 +217,8 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
       await ctx.abortIfRequested()
       await ctx.promote()
     } else {
-      await ctx.ensureCanary()
+      // the Deployments as the claims left them: only the epoch annotation changed since the reads
+      await ctx.ensureCanary(claimed[0], claimed[1])
       try {
         for (let i = Math.max(0, state.step); i < state.steps.length; i++) {
           await ctx.step(i)
@@ -353,10 +355,10 @@ class ReleaseRun {
   }
 
   /** Creates or updates the canary Deployment; a release not yet at a step asks for its first step's pods at once. */
-  async ensureCanary(): Promise<void> {
+  async ensureCanary(stableRead?: Deployment, canaryRead?: Deployment): Promise<void> {
     const [stable, existing] = await Promise.all([
-      this.mustStable(),
-      this.cluster.getDeployment(this.ns, canaryName(this.plan.app)),
+      stableRead ?? this.mustStable(),
+      canaryRead ?? this.cluster.getDeployment(this.ns, canaryName(this.plan.app)),
     ])
     const first = this.state.step < 0 ? this.state.steps[0]?.canary : undefined
     const want = canaryDeployment(

@@ -94,9 +94,12 @@ export async function acquireLock(
       leaseTransitions: transitions,
     },
   })
-  let lease = await cluster.createLease(ns, fresh(floor))
+  // the Lease exists after an app's first release: read it first (create only when absent)
+  const existing = await cluster.getLease(ns, name)
+  let lease = existing ? undefined : await cluster.createLease(ns, fresh(floor))
   if (!lease) {
-    const cur = await cluster.getLease(ns, name)
+    // it was there, or another process created it just now
+    const cur = existing ?? (await cluster.getLease(ns, name))
     if (
       cur &&
       !holderGone(cur.spec, Date.now(), hostname(), pidAlive) &&

@@ -72,16 +72,31 @@ export function historyName(app: string): string {
   return `edgecanary-${app}-history`
 }
 
-/** Appends a finished release to the history ConfigMap, keeping the last 20. */
+/**
+ * Appends a finished release to the history ConfigMap, keeping the last 20. The write replaces
+ * exactly the version read, so an entry appended meanwhile (another app's release cannot, but a
+ * person's `kubectl edit` can) is read again rather than overwritten; five tries.
+ */
 export async function appendHistory(cluster: Cluster, s: ReleaseState): Promise<void> {
   const name = historyName(s.app)
-  const cm = await cluster.getConfigMap(s.namespace, name)
-  const list = cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
-  list.push(s)
-  await cluster.applyConfigMap(s.namespace, {
-    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app } },
-    data: { releases: JSON.stringify(list.slice(-20)) },
-  })
+  for (let attempt = 1; ; attempt++) {
+    const cm = await cluster.getConfigMap(s.namespace, name)
+    const list = cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
+    list.push(s)
+    try {
+      await cluster.applyConfigMap(s.namespace, {
+        metadata: {
+          name,
+          labels: { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app },
+          ...(cm?.metadata.resourceVersion ? { resourceVersion: cm.metadata.resourceVersion } : {}),
+        },
+        data: { releases: JSON.stringify(list.slice(-20)) },
+      })
+      return
+    } catch (err) {
+      if (attempt >= 5) throw err
+    }
+  }
 }
 
 export async function readHistory(cluster: Cluster, ns: string, app: string): Promise<ReleaseState[]> {

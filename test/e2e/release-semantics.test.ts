@@ -9,6 +9,7 @@ import { LockHeld } from '../../src/errors.js'
 import type { Cluster } from '../../src/ports.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn } from '../../src/release/lock.js'
 import { notify, type ReleaseEvent, type WebhookKind } from '../../src/release/notify.js'
+import { appendHistory, historyName, type ReleaseState, readHistory } from '../../src/release/state.js'
 import { runCli } from '../helpers/cli.js'
 import { pushSampleApp } from '../helpers/images.js'
 import { waitFor } from '../helpers/ports.js'
@@ -475,6 +476,30 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
         ],
       },
     ])
+  })
+
+  it('history: a replace names the version it read; a stale one is refused, and appendHistory reads again', async () => {
+    const app = 'histapp'
+    const name = historyName(app)
+    await cluster.applyConfigMap('default', { metadata: { name }, data: { releases: '[]' } })
+    const v1 = (await cluster.getConfigMap('default', name))?.metadata.resourceVersion
+    expect(v1).toBeTruthy()
+    await cluster.applyConfigMap('default', {
+      metadata: { name, resourceVersion: v1 },
+      data: { releases: '[]' },
+    })
+    // v1 is gone now: a replace of it would overwrite what was written in between
+    await expect(
+      cluster.applyConfigMap('default', {
+        metadata: { name, resourceVersion: v1 },
+        data: { releases: '[]' },
+      }),
+    ).rejects.toThrow()
+    const entry = (version: string) =>
+      ({ app, namespace: 'default', version, phase: 'Succeeded' }) as unknown as ReleaseState
+    await Promise.all([appendHistory(cluster, entry('1.0')), appendHistory(cluster, entry('2.0'))])
+    expect((await readHistory(cluster, 'default', app)).map((r) => r.version).sort()).toEqual(['1.0', '2.0'])
+    await cluster.deleteConfigMap('default', name)
   })
 
   function kubectlJson<T>(args: string[]): Promise<T> {

@@ -815,8 +815,12 @@ class ReleaseRun {
       if (c.version !== this.plan.version)
         throw new Rollback(`after promotion ${c.pod} answers /version "${c.version}"`)
     }
-    await this.transition('Finalising', 'stable runs the new version; removing the canary')
-    await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: 0 } }).catch(keepLockHeld)
+    // the canary goes while the phase is written: a stop between the two resumes in promote(),
+    // which finds the stable done and the canary at 0
+    await Promise.all([
+      this.transition('Finalising', 'stable runs the new version; removing the canary'),
+      this.lock.patch(canaryName(this.plan.app), { spec: { replicas: 0 } }).catch(keepLockHeld),
+    ])
     this.state.reason = undefined
     await this.transition('Succeeded', `${this.plan.version} promoted`)
     // unfenced (a ConfigMap written with its own resourceVersion): it follows the fenced write of

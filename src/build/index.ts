@@ -135,26 +135,31 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
   let skipped = 0
   // each blob once (platforms can share one), keyed by digest
   const blobs = [...new Map(images.flatMap((img) => img.blobs).map((b) => [b.digest, b])).values()]
-  // blobs are independent: ask for (and upload) them all at once
-  await Promise.all(
-    blobs.map(async (b) => {
-      if (await client.hasBlob(b.digest)) skipped++
-      else {
-        await client.uploadBlob(b.digest, b.bytes)
-        uploaded++
-      }
-    }),
-  )
-  let top: Blob
-  if (images.length === 1) top = images[0].manifest
+  const top =
+    images.length === 1
+      ? images[0].manifest
+      : imageIndex(images.map((i) => ({ manifest: i.manifest, platform: i.platform })))
+  // the tag already names this very manifest (an unchanged rebuild): a registry keeps every
+  // blob a manifest it accepted refers to, so there is nothing to send
+  if ((await client.headManifest(o.version)) === top.digest) skipped = blobs.length
   else {
-    for (const img of images)
-      await client.putManifest(img.manifest.digest, img.manifest.mediaType, img.manifest.bytes)
-    top = imageIndex(images.map((i) => ({ manifest: i.manifest, platform: i.platform })))
-  }
-  const returned = await client.putManifest(o.version, top.mediaType, top.bytes)
-  if (returned && returned !== top.digest) {
-    throw new Error(`registry stored digest ${returned}, expected ${top.digest}`)
+    // blobs are independent: ask for (and upload) them all at once
+    await Promise.all(
+      blobs.map(async (b) => {
+        if (await client.hasBlob(b.digest)) skipped++
+        else {
+          await client.uploadBlob(b.digest, b.bytes)
+          uploaded++
+        }
+      }),
+    )
+    if (images.length > 1)
+      for (const img of images)
+        await client.putManifest(img.manifest.digest, img.manifest.mediaType, img.manifest.bytes)
+    const returned = await client.putManifest(o.version, top.mediaType, top.bytes)
+    if (returned && returned !== top.digest) {
+      throw new Error(`registry stored digest ${returned}, expected ${top.digest}`)
+    }
   }
   push.done(`${uploaded} blob(s) uploaded, ${skipped} already there`)
   const compressedSize = images.reduce((n, i) => n + i.blobs[0].size, 0)

@@ -24,9 +24,9 @@ try {
   const init = await ec(['init', '--version', '1.0', '--source', join(repoRoot, 'sample-app')])
   if (init.status !== 0) throw new Error(init.stderr)
   // The kubelet's relist (1 s) decides when a started pod is probed, so pod starts vary by up to
-  // a second from run to run: the healthy release runs three times (2.0, 2.0.1, 2.0.2), each
-  // figure is printed, and the median is the one held against the goal.
-  const healthy = ['2.0', '2.0.1', '2.0.2']
+  // a second from run to run: the healthy release runs five times (2.0 … 2.0.4), each figure is
+  // printed, and the median is the one held against the goal.
+  const healthy = ['2.0', '2.0.1', '2.0.2', '2.0.3', '2.0.4']
   for (const v of healthy) await ec(['build', '--version', v, '--source', join(repoRoot, 'sample-app')])
   const waits = 3 * 2 * 2000
   const overheads: number[] = []
@@ -53,7 +53,7 @@ try {
     userRequests += u.requests
   }
   const s = (ms: number) => (ms / 1000).toFixed(2)
-  const median = [...overheads].sort((a, b) => a - b)[1]
+  const median = [...overheads].sort((a, b) => a - b)[Math.floor(overheads.length / 2)]
   console.log(
     `healthy 3-step release (interval 2 s × 2 per step, 12 s of configured waits), wall − waits per run: ${overheads.map(s).join(' s, ')} s; median ${s(median)} s   goal ≤ 2 s`,
   )

@@ -49,7 +49,7 @@ describe('sourceLabel', () => {
     expect(sourceLabel(facts)).toBe(label)
   })
 
-  it('is the same for two checkouts in different places, and holds no absolute path', async () => {
+  it('is the same for two checkouts in different places, and holds no absolute path', () => {
     const a = sourceLabel({ dir: '/home/alice/src/app/sample-app', gitRoot: '/home/alice/src/app' })
     const b = sourceLabel({ dir: '/builds/ci-42/sample-app', gitRoot: '/builds/ci-42' })
     expect(a).toBe(b)

@@ -74,8 +74,8 @@ export function historyName(app: string): string {
 
 /**
  * Appends a finished release to the history ConfigMap, keeping the last 20. The write replaces
- * exactly the version read, so an entry appended meanwhile (another app's release cannot, but a
- * person's `kubectl edit` can) is read again rather than overwritten; five tries.
+ * exactly the version it read, so whatever was written meanwhile (a release that took the app's
+ * Lease after ours, a `kubectl edit`) is read again and kept, not overwritten; five tries.
  */
 export async function appendHistory(cluster: Cluster, s: ReleaseState): Promise<void> {
   const name = historyName(s.app)

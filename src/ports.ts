@@ -193,8 +193,9 @@ export interface Cluster {
   replaceLease(ns: string, lease: Lease): Promise<Lease | undefined>
   deleteLease(ns: string, name: string): Promise<void>
   getConfigMap(ns: string, name: string): Promise<ConfigMap | undefined>
-  /** Creates or replaces; with `metadata.resourceVersion`, replaces only that version (a conflict is an error). */
   applyConfigMap(ns: string, cm: ConfigMap): Promise<void>
+  /** Replace with optimistic concurrency (`metadata.resourceVersion`); resolves undefined on 409 Conflict. */
+  replaceConfigMap(ns: string, cm: ConfigMap): Promise<ConfigMap | undefined>
   deleteConfigMap(ns: string, name: string): Promise<void>
   getService(ns: string, name: string): Promise<Service | undefined>
   applyService(ns: string, svc: Service): Promise<Service>

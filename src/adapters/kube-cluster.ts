@@ -294,13 +294,8 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
     deleteLease: (n, name) => ignore404(call('DELETE', `${coord(n)}/leases/${name}`)),
     getConfigMap: (n, name) => orUndefined(call<ConfigMap>('GET', `${ns(n)}/configmaps/${name}`)),
     async applyConfigMap(n, cm) {
-      const body = { apiVersion: 'v1', kind: 'ConfigMap', ...cm, metadata: { ...cm.metadata, namespace: n } }
-      // the caller read it: replace exactly that version
-      if (cm.metadata.resourceVersion) {
-        await call('PUT', `${ns(n)}/configmaps/${cm.metadata.name}`, body)
-        return
-      }
       const cur = await self.getConfigMap(n, cm.metadata.name)
+      const body = { apiVersion: 'v1', kind: 'ConfigMap', ...cm, metadata: { ...cm.metadata, namespace: n } }
       if (!cur) await call('POST', `${ns(n)}/configmaps`, body)
       else
         await call('PUT', `${ns(n)}/configmaps/${cm.metadata.name}`, {
@@ -308,6 +303,15 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
           metadata: { ...body.metadata, resourceVersion: cur.metadata.resourceVersion },
         })
     },
+    replaceConfigMap: (n, cm) =>
+      orUndefined(
+        call<ConfigMap>('PUT', `${ns(n)}/configmaps/${cm.metadata.name}`, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          ...cm,
+          metadata: { ...cm.metadata, namespace: n },
+        }),
+      ),
     deleteConfigMap: (n, name) => ignore404(call('DELETE', `${ns(n)}/configmaps/${name}`)),
     getService: (n, name) => orUndefined(call<Service>('GET', `${ns(n)}/services/${name}`)),
     async applyService(n, svc) {

@@ -354,12 +354,12 @@ class ReleaseRun {
     if (this.plan.notify.length > 0) await notify(this.plan.notify, ev)
   }
 
-  /** Creates or updates the canary Deployment; a release not yet at a step asks for its first step's pods at once. */
-  async ensureCanary(stableRead?: Deployment, canaryRead?: Deployment): Promise<void> {
-    const [stable, existing] = await Promise.all([
-      stableRead ?? this.mustStable(),
-      canaryRead ?? this.cluster.getDeployment(this.ns, canaryName(this.plan.app)),
-    ])
+  /**
+   * Creates or updates the canary Deployment from the Deployments as the claims read them (an
+   * absent canary is created); a release not yet at a step asks for its first step's pods at once.
+   */
+  async ensureCanary(stableRead: Deployment | undefined, existing: Deployment | undefined): Promise<void> {
+    const stable = stableRead ?? (await this.mustStable())
     const first = this.state.step < 0 ? this.state.steps[0]?.canary : undefined
     const want = canaryDeployment(
       stable,

@@ -79,24 +79,18 @@ export function historyName(app: string): string {
  */
 export async function appendHistory(cluster: Cluster, s: ReleaseState): Promise<void> {
   const name = historyName(s.app)
-  for (let attempt = 1; ; attempt++) {
+  const labels = { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app }
+  for (let attempt = 1; attempt <= 5; attempt++) {
     const cm = await cluster.getConfigMap(s.namespace, name)
     const list = cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
     list.push(s)
-    try {
-      await cluster.applyConfigMap(s.namespace, {
-        metadata: {
-          name,
-          labels: { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app },
-          ...(cm?.metadata.resourceVersion ? { resourceVersion: cm.metadata.resourceVersion } : {}),
-        },
-        data: { releases: JSON.stringify(list.slice(-20)) },
-      })
+    const data = { releases: JSON.stringify(list.slice(-20)) }
+    if (!cm) return cluster.applyConfigMap(s.namespace, { metadata: { name, labels }, data })
+    const resourceVersion = cm.metadata.resourceVersion
+    if (await cluster.replaceConfigMap(s.namespace, { metadata: { name, labels, resourceVersion }, data }))
       return
-    } catch (err) {
-      if (attempt >= 5) throw err
-    }
   }
+  throw new Error(`history ConfigMap ${s.namespace}/${name} changed under every write (5 conflicts)`)
 }
 
 export async function readHistory(cluster: Cluster, ns: string, app: string): Promise<ReleaseState[]> {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { UsageError } from '../errors.js'
@@ -91,6 +91,7 @@ export async function crossCompile(opts: {
   version: string
   platform: Platform
   cacheDir: string
+  signal?: AbortSignal
 }): Promise<{ binary: string; cached: boolean }> {
   if (!existsSync(opts.source) || !statSync(opts.source).isDirectory()) {
     throw new UsageError(`source directory "${opts.source}" does not exist`, {
@@ -111,8 +112,15 @@ export async function crossCompile(opts: {
   const tmp = `${binary}.tmp-${process.pid}`
   const cmd = goBuildCommand(opts.platform, opts.version, tmp)
   try {
-    await run('go', cmd.args, { cwd: opts.source, env: { ...process.env, ...cmd.env }, maxBuffer: 16 << 20 })
+    await run('go', cmd.args, {
+      cwd: opts.source,
+      env: { ...process.env, ...cmd.env },
+      maxBuffer: 16 << 20,
+      signal: opts.signal,
+    })
   } catch (err) {
+    rmSync(tmp, { force: true })
+    if (opts.signal?.aborted) throw err
     const stderr = (err as { stderr?: string }).stderr ?? String(err)
     throw new UsageError(`go build failed: ${stderr.trim().split('\n')[0]}`, {
       hint: `run \`go build .\` in ${opts.source} to see every error`,

@@ -31,6 +31,10 @@ export interface BuildOptions {
   credentials?: Credentials
   port?: number
   progress?: Progress
+  /** Nothing is sent to the registry before this resolves; if it rejects, the build stops with its error. */
+  pushAfter?: Promise<unknown>
+  /** Aborting kills a compile still running. */
+  signal?: AbortSignal
 }
 
 export interface BuildResult {
@@ -113,7 +117,13 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
   let cached = 0
   for (const platform of platforms) {
     const step = progress.step(`compile ${formatPlatform(platform)}`)
-    const bin = await crossCompile({ source, version: o.version, platform, cacheDir: o.cacheDir })
+    const bin = await crossCompile({
+      source,
+      version: o.version,
+      platform,
+      cacheDir: o.cacheDir,
+      signal: o.signal,
+    })
     if (bin.cached) cached++
     else compiled++
     step.done(bin.cached ? 'unchanged, cached' : 'compiled')
@@ -130,6 +140,7 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     })
     images.push({ manifest: img.manifest, platform, blobs: [img.layer, img.config] })
   }
+  await o.pushAfter
   const push = progress.step(`push ${ref.registry}/${ref.repository}:${o.version}`)
   let uploaded = 0
   let skipped = 0

@@ -83,18 +83,19 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       ...(flags.load !== undefined ? { load: flags.load } : {}),
     }
     // asked side by side: /version names an unreachable cluster as such, the read finds the app
-    const asked = Promise.all([ctx.cluster.ping(), ctx.cluster.getDeployment(ctx.namespace, cfg.app)])
-    // Node loads fetch (undici, ~20 ms of one core) at its first use, the registry check below:
-    // loading it now overlaps with the API server's answer, which takes about as long
-    if (!flags['dry-run']) new Headers()
-    const [, stable] = await asked
-    if (!stable)
-      throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
-        hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
-      })
+    const asked = Promise.all([ctx.cluster.ping(), ctx.cluster.getDeployment(ctx.namespace, cfg.app)]).then(
+      ([, stable]) => {
+        if (!stable)
+          throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
+            hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
+          })
+        return stable
+      },
+    )
     const replicas = cfg.replicas
     const steps = planSteps(replicas, weights)
     if (flags['dry-run']) {
+      const stable = await asked
       const image = flags.image ?? `${cfg.repository ?? '<registry>/' + cfg.app}:${args.version}`
       const plan = {
         app: cfg.app,
@@ -132,6 +133,14 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       this.info('  then: promote (stable → new image, canary → 0)')
       return plan
     }
+    if (!flags.image && !cfg.repository)
+      throw new UsageError('no image repository configured', {
+        hint: 'run `edgecanary init`, or pass --image',
+      })
+    asked.catch(() => {})
+    // Node loads fetch (undici, ~20 ms of one core) at its first use, the registry check below:
+    // loading it now overlaps with the API server's answer, which takes about as long
+    new Headers()
     const ac = new AbortController()
     const onSigint = () => ac.abort()
     process.once('SIGINT', onSigint)
@@ -144,23 +153,28 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
           // the cluster half of the preflight is read while the image is built and pushed
           const facts = flags['skip-preflight'] ? undefined : readClusterFacts(ctx.cluster, ctx.namespace)
           facts?.catch(() => {})
-          let image = flags.image
-          if (!image) {
-            if (!cfg.repository)
-              throw new UsageError('no image repository configured', {
-                hint: 'run `edgecanary init`, or pass --image',
+          // the image is built while the cluster answers; it is pushed only once the cluster is
+          // reachable and the app found, and a refusal stops a compile that is still running
+          const stopBuild = new AbortController()
+          const built = flags.image
+            ? undefined
+            : buildAndPush({
+                source: flags.source ?? cfg.source,
+                version: args.version,
+                repo: cfg.repository ?? '',
+                platforms: cfg.platforms,
+                cacheDir: join(edgecanaryHome(), 'cache'),
+                insecure: cfg.insecure,
+                progress,
+                pushAfter: asked,
+                signal: stopBuild.signal,
               })
-            const b = await buildAndPush({
-              source: flags.source ?? cfg.source,
-              version: args.version,
-              repo: cfg.repository,
-              platforms: cfg.platforms,
-              cacheDir: join(edgecanaryHome(), 'cache'),
-              insecure: cfg.insecure,
-              progress,
-            })
-            image = b.image
-          }
+          built?.catch(() => {})
+          await asked.catch((err: unknown) => {
+            stopBuild.abort()
+            throw err
+          })
+          let image = built ? (await built).image : (flags.image ?? '')
           if (!flags['skip-preflight'])
             image = (
               await preflight(

@@ -12,6 +12,7 @@ import { externalUrl } from './service-url.js'
 import {
   appendHistory,
   FINAL_PHASES,
+  historyName,
   type Phase,
   REQUEST_ANNOTATION,
   type ReleaseState,
@@ -255,8 +256,8 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     throw err
   } finally {
     ctx.stopLoad()
-    await ctx.settle()
-    await lock.release().catch(() => {})
+    // the Events still being written need no lock: both finish side by side
+    await Promise.all([ctx.settle(), lock.release().catch(() => {})])
   }
 
   function result(s: ReleaseState, wasResumed: boolean, noop: boolean, podStartMs = 0): ReleaseResult {
@@ -806,6 +807,9 @@ class ReleaseRun {
       },
     })
     const asked = Date.now()
+    // read while the new pods start, so the append at the end is one write
+    const history = this.cluster.getConfigMap(this.ns, historyName(this.plan.app))
+    history.catch(() => {})
     // the release ends as soon as this is seen: look often
     await this.waitStable(this.state.replicas, true, 25)
     this.podStartMs += Date.now() - asked
@@ -825,7 +829,7 @@ class ReleaseRun {
     await this.transition('Succeeded', `${this.plan.version} promoted`)
     // unfenced (a ConfigMap written with its own resourceVersion): it follows the fenced write of
     // the final phase, and a holder taking over after that sees a finished release and does nothing
-    await appendHistory(this.cluster, this.state)
+    await appendHistory(this.cluster, this.state, history)
     h.done(`${this.plan.app} ${this.plan.version} on ${this.state.replicas}/${this.state.replicas} pods`)
   }
 

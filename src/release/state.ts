@@ -1,4 +1,4 @@
-import type { Cluster, Deployment } from '../ports.js'
+import type { Cluster, ConfigMap, Deployment } from '../ports.js'
 
 export const STATE_ANNOTATION = 'edgecanary.dev/release'
 export const REQUEST_ANNOTATION = 'edgecanary.dev/request'
@@ -77,11 +77,17 @@ export function historyName(app: string): string {
  * exactly the version it read, so whatever was written meanwhile (a release that took the app's
  * Lease after ours, a `kubectl edit`) is read again and kept, not overwritten; five tries.
  */
-export async function appendHistory(cluster: Cluster, s: ReleaseState): Promise<void> {
+export async function appendHistory(
+  cluster: Cluster,
+  s: ReleaseState,
+  /** The ConfigMap as read earlier: tried first (a write in between makes it a conflict, and it is read again). */
+  read?: Promise<ConfigMap | undefined>,
+): Promise<void> {
   const name = historyName(s.app)
   const labels = { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app }
   for (let attempt = 1; attempt <= 5; attempt++) {
-    const cm = await cluster.getConfigMap(s.namespace, name)
+    const fresh = () => cluster.getConfigMap(s.namespace, name)
+    const cm = await (attempt === 1 && read ? read.catch(fresh) : fresh())
     const list = cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
     list.push(s)
     const data = { releases: JSON.stringify(list.slice(-20)) }

@@ -31,6 +31,45 @@ const narrowGenIndex = {
   },
 }
 
+// KubeConfig's file imports, at its top, packages it needs only for kubeconfigs that ask for
+// them: a SOCKS or HTTP proxy (socks-proxy-agent, hpagent), the OIDC and cloud auth providers
+// (openid-client, jsonpath-plus), and node-fetch (the Headers of applyToFetchOptions, and the
+// fetch of the generated client's configuration, both unused here). Each
+// was evaluated at every start (node-fetch brings whatwg-url and tr46's Unicode table): ~30 ms
+// of one core before the first API call. Here each import from client-node is a small module
+// whose names require() the package at their first use; esbuild keeps such a require() lazy.
+const lazyOnFirstUse = {
+  'node-fetch': { classes: ['Headers'], defaultFunction: true },
+  'socks-proxy-agent': { classes: ['SocksProxyAgent'] },
+  hpagent: { classes: ['HttpProxyAgent', 'HttpsProxyAgent'] },
+  'openid-client': { functions: ['discovery', 'refreshTokenGrant'] },
+  'jsonpath-plus': { functions: ['JSONPath'] },
+}
+const lazyClientNodeDeps = {
+  name: 'client-node-lazy-deps',
+  setup(b) {
+    const clientNode = join('@kubernetes', 'client-node', 'dist')
+    b.onResolve({ filter: /^(node-fetch|socks-proxy-agent|hpagent|openid-client|jsonpath-plus)$/ }, (args) =>
+      args.namespace === 'file' && args.importer.includes(clientNode)
+        ? { path: args.path, namespace: 'lazy-dep', pluginData: { resolveDir: args.resolveDir } }
+        : undefined,
+    )
+    b.onLoad({ filter: /.*/, namespace: 'lazy-dep' }, (args) => {
+      const { classes = [], functions = [], defaultFunction } = lazyOnFirstUse[args.path]
+      const pkg = JSON.stringify(args.path)
+      return {
+        contents: [
+          `let m; const load = () => (m ??= require(${pkg}));`,
+          ...classes.map((c) => `export function ${c}(...a) { return new (load().${c})(...a) }`),
+          ...functions.map((f) => `export function ${f}(...a) { return load().${f}(...a) }`),
+          ...(defaultFunction ? ['export default function (...a) { return load().default(...a) }'] : []),
+        ].join('\n'),
+        resolveDir: args.pluginData.resolveDir,
+      }
+    })
+  },
+}
+
 function sources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name)
@@ -65,5 +104,5 @@ await build({
   sourcesContent: false,
   legalComments: 'eof',
   logLevel: 'warning',
-  plugins: [narrowGenIndex],
+  plugins: [narrowGenIndex, lazyClientNodeDeps],
 })

@@ -82,16 +82,15 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       ...(flags.iterations ? { iterations: flags.iterations } : {}),
       ...(flags.load !== undefined ? { load: flags.load } : {}),
     }
-    // asked side by side: /version names an unreachable cluster as such, the read finds the app
-    const asked = Promise.all([ctx.cluster.ping(), ctx.cluster.getDeployment(ctx.namespace, cfg.app)]).then(
-      ([, stable]) => {
-        if (!stable)
-          throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
-            hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
-          })
-        return stable
-      },
-    )
+    // the first request names an unreachable cluster as such (the adapter's UnreachableError)
+    // and finds the app
+    const asked = ctx.cluster.getDeployment(ctx.namespace, cfg.app).then((stable) => {
+      if (!stable)
+        throw new UsageError(`Deployment ${ctx.namespace}/${cfg.app} not found`, {
+          hint: 'run `edgecanary init` first, or pass -n NAMESPACE',
+        })
+      return stable
+    })
     const replicas = cfg.replicas
     const steps = planSteps(replicas, weights)
     if (flags['dry-run']) {
@@ -151,7 +150,10 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
         { json: this.jsonEnabled() },
         async (progress) => {
           // the cluster half of the preflight is read while the image is built and pushed
-          const facts = flags['skip-preflight'] ? undefined : readClusterFacts(ctx.cluster, ctx.namespace)
+          // asked once the first answer came: over its kept-alive connection, not a TLS handshake each
+          const facts = flags['skip-preflight']
+            ? undefined
+            : asked.then(() => readClusterFacts(ctx.cluster, ctx.namespace))
           facts?.catch(() => {})
           // the image is built while the cluster answers; it is pushed only once the cluster is
           // reachable and the app found, and a refusal stops a compile that is still running

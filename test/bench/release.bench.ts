@@ -38,9 +38,9 @@ try {
   let userRequests = 0
   for (const v of healthy) {
     // the users' verify is running before the release starts (as in another terminal), so the
-    // two CLIs do not start on this 2-core machine's cores at the same instant; 340 requests at
+    // two CLIs do not start on this 2-core machine's cores at the same instant; 380 requests at
     // 20/s cover the whole release
-    const users = ec(['verify', '--requests', '340', '--rate', '20', '--json'])
+    const users = ec(['verify', '--requests', '380', '--rate', '20', '--json'])
     await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000))
     const t = performance.now()
     const r = await ec(['release', v, '--interval', '2s', '--iterations', '2', '--load', '20', '--json'])

@@ -137,9 +137,6 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
         hint: 'run `edgecanary init`, or pass --image',
       })
     asked.catch(() => {})
-    // Node loads fetch (undici, ~20 ms of one core) at its first use, the registry check below:
-    // loading it now overlaps with the API server's answer, which takes about as long
-    new Headers()
     const ac = new AbortController()
     const onSigint = () => ac.abort()
     process.once('SIGINT', onSigint)

@@ -1,5 +1,6 @@
 import { UnreachableError, UsageError } from '../errors.js'
 import { type Credentials, parseChallenge } from './auth.js'
+import { type HttpResponse, httpFetch } from './http.js'
 import { isLoopbackRegistry } from './reference.js'
 
 export interface RegistryClientOptions {
@@ -105,18 +106,17 @@ export class RegistryClient {
     method: string,
     pathOrUrl: string,
     opts: { scope: 'pull' | 'push'; body?: Buffer; headers?: Record<string, string> },
-  ): Promise<Response> {
+  ): Promise<HttpResponse> {
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.base}${pathOrUrl}`
     const retries = this.o.retries ?? 4
     for (let attempt = 0; ; attempt++) {
-      let res: Response
+      let res: HttpResponse
       const sent = this.authHeader().authorization
       try {
-        res = await fetch(url, {
+        res = await httpFetch(url, {
           method,
           headers: { ...opts.headers, ...this.authHeader() },
           body: opts.body,
-          redirect: 'follow',
           signal: this.o.signal,
         })
       } catch (err) {
@@ -137,7 +137,7 @@ export class RegistryClient {
       ) {
         await res.arrayBuffer().catch(() => undefined)
         // a fresh auth header is used on the next round; this does not count as a retry
-        res = await fetch(url, {
+        res = await httpFetch(url, {
           method,
           headers: { ...opts.headers, ...this.authHeader() },
           body: opts.body,
@@ -165,7 +165,7 @@ export class RegistryClient {
   }
 
   /** Handles a 401: Basic with credentials, or the Bearer token flow. False when nothing can be tried. */
-  private async authenticate(res: Response, scope: 'pull' | 'push'): Promise<boolean> {
+  private async authenticate(res: HttpResponse, scope: 'pull' | 'push'): Promise<boolean> {
     const ch = parseChallenge(res.headers.get('www-authenticate') ?? '')
     if (!ch) return false
     if (ch.scheme === 'basic') {
@@ -183,7 +183,7 @@ export class RegistryClient {
     if (this.o.credentials) {
       headers.authorization = `Basic ${Buffer.from(`${this.o.credentials.username}:${this.o.credentials.password}`).toString('base64')}`
     }
-    const t = await fetch(url, { headers, signal: this.o.signal })
+    const t = await httpFetch(url, { headers, signal: this.o.signal })
     if (t.status !== 200) return false
     const body = (await t.json()) as { token?: string; access_token?: string }
     this.token = body.token ?? body.access_token
@@ -191,7 +191,7 @@ export class RegistryClient {
     return Boolean(this.token)
   }
 
-  private async failure(res: Response, what: string): Promise<Error> {
+  private async failure(res: HttpResponse, what: string): Promise<Error> {
     const text = await res.text().catch(() => '')
     let detail = text.slice(0, 200)
     try {

@@ -173,6 +173,8 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
   // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
   const floor = Math.max(epochOn(stable0)?.n ?? -1, epochOn(canary0)?.n ?? -1) + 1
   const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, { floor })
+  lock.saw(stable0)
+  lock.saw(canary0)
   let claimed: (Deployment | undefined)[]
   try {
     // from here on, a holder we took over from cannot write these any more
@@ -385,6 +387,7 @@ class ReleaseRun {
 
   private async mustStable(): Promise<Deployment> {
     const d = await this.cluster.getDeployment(this.ns, this.plan.app)
+    this.lock.saw(d)
     if (!d) throw new Rollback(`Deployment ${this.plan.app} disappeared`)
     return d
   }
@@ -497,6 +500,7 @@ class ReleaseRun {
     if (Date.now() - this.lastProgressCheck < 1000) return
     this.lastProgressCheck = Date.now()
     const c = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    this.lock.saw(c)
     const p = c?.status?.conditions?.find((x) => x.type === 'Progressing')
     if (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded')
       throw new Rollback(
@@ -728,6 +732,7 @@ class ReleaseRun {
   /** Acts on `promote`/`abort` asked from another terminal (annotation on the stable Deployment). */
   private async checkRequests(): Promise<'promote' | 'promote-step' | undefined> {
     const d = await this.cluster.getDeployment(this.ns, this.plan.app)
+    this.lock.saw(d)
     const req = d?.metadata.annotations?.[REQUEST_ANNOTATION]
     if (!req) return undefined
     if (req === 'abort') {
@@ -768,6 +773,7 @@ class ReleaseRun {
     if (!step) return
     const stable = await this.mustStable()
     const canary = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    this.lock.saw(canary)
     const found: string[] = []
     if ((canary?.spec.replicas ?? 0) !== step.canary)
       found.push(
@@ -815,7 +821,15 @@ class ReleaseRun {
     this.podStartMs += Date.now() - asked
     const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)
-    for (const c of await Promise.all(updated.map((p) => this.probe(p)))) {
+    // Ready already says /health answers: only /version is asked
+    const versions = await Promise.all(
+      updated.map(async (p) => {
+        const port = p.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
+        const r = await this.cluster.podProxyGet(this.ns, p.metadata.name, port, '/version')
+        return { pod: p.metadata.name, version: r.status === 200 ? r.body.trim() : `HTTP ${r.status}` }
+      }),
+    )
+    for (const c of versions) {
       if (c.version !== this.plan.version)
         throw new Rollback(`after promotion ${c.pod} answers /version "${c.version}"`)
     }

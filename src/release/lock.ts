@@ -24,6 +24,12 @@ export interface HeldLock {
    * write are one step for the API server. A newer epoch → LockHeld, and nothing is written.
    */
   patch(name: string, patch: object): Promise<Deployment>
+  /**
+   * A Deployment as just read: the next fenced write to it is sent against this version at
+   * once (one request instead of read-then-write); if it changed since, the write meets a
+   * conflict and goes the long way.
+   */
+  saw(d: Deployment | undefined): void
   release(): Promise<void>
 }
 
@@ -154,6 +160,10 @@ export async function acquireLock(
       { hint: 'run `edgecanary status` to see who continues the release' },
     )
   }
+  // The last version of each Deployment this holder read or wrote. A fence decision taken on it
+  // holds for the server's object exactly when the conditional write succeeds: the same
+  // resourceVersion is the same object, epoch annotation included.
+  const known = new Map<string, Deployment>()
   const fenced = async (
     target: string,
     patch: object,
@@ -162,7 +172,9 @@ export async function acquireLock(
     const p = patch as { metadata?: { annotations?: Record<string, string | null> } }
     // a conflict is usually the Deployment controller updating status: read again and retry
     for (let attempt = 0; attempt < 50; attempt++) {
-      const d = await cluster.getDeployment(ns, target)
+      const cached = attempt === 0 ? known.get(target) : undefined
+      known.delete(target)
+      const d = cached ?? (await cluster.getDeployment(ns, target))
       if (!d) return undefined
       const on = epochOn(d)
       if (fenceDecision(on, epoch, mode) === 'refuse') throw refused(on, `write to Deployment ${target}`)
@@ -173,8 +185,17 @@ export async function acquireLock(
           annotations: { ...p.metadata?.annotations, [EPOCH_ANNOTATION]: formatEpoch(epoch) },
         },
       }
-      const r = await cluster.patchDeploymentIf(ns, target, d.metadata.resourceVersion ?? '', body)
-      if (r) return r
+      // a write against a remembered version that fails for any reason goes the long way
+      const r = await cluster
+        .patchDeploymentIf(ns, target, d.metadata.resourceVersion ?? '', body)
+        .catch((err: unknown) => {
+          if (cached) return undefined
+          throw err
+        })
+      if (r) {
+        known.set(target, r)
+        return r
+      }
     }
     throw new LockHeld(`Deployment ${target} kept changing under a write (50 conflicts)`, {
       hint: 'run `edgecanary status`; resume with `edgecanary release VERSION`',
@@ -184,6 +205,9 @@ export async function acquireLock(
     identity,
     epoch,
     claim: (target) => fenced(target, {}, 'claim'),
+    saw(d) {
+      if (d?.metadata.name && d.metadata.resourceVersion) known.set(d.metadata.name, d)
+    },
     async patch(target, patch) {
       const r = await fenced(target, patch, 'write')
       if (!r) throw new Error(`Deployment ${ns}/${target} not found`)

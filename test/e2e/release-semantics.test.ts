@@ -399,6 +399,48 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     expect((await cluster.getDeployment(ns, 'kubeapp'))?.spec.replicas).toBe(4)
   })
 
+  it('a fenced write against the version last seen is one request; a version changed since is read again, epoch checked', async () => {
+    // the real adapter, with its Deployment reads and conditional writes counted
+    const calls = { get: 0, patch: 0 }
+    const counted: Cluster = {
+      ...cluster,
+      getDeployment: (n, name) => {
+        calls.get++
+        return cluster.getDeployment(n, name)
+      },
+      patchDeploymentIf: (n, name, rv, patch) => {
+        calls.patch++
+        return cluster.patchDeploymentIf(n, name, rv, patch)
+      },
+    }
+    const floor = (epochOn(await cluster.getDeployment(ns, 'kubeapp'))?.n ?? -1) + 1
+    const lock = await acquireLock(counted, ns, 'kubeapp', 30, { identity: 'edgecanary@holder-c:3', floor })
+    try {
+      lock.saw(await cluster.getDeployment(ns, 'kubeapp'))
+      await lock.claim('kubeapp')
+      expect(calls).toEqual({ get: 0, patch: 1 })
+      // written since by someone else (kubectl, the Deployment controller): a conflict, then a read
+      const mine = await lock.patch('kubeapp', {
+        metadata: { annotations: { 'test.edgecanary.dev/by': 'c1' } },
+      })
+      await kubectl(['annotate', 'deployment', 'kubeapp', '-n', ns, 'test.edgecanary.dev/other=x'])
+      calls.get = 0
+      calls.patch = 0
+      lock.saw(mine)
+      await lock.patch('kubeapp', { metadata: { annotations: { 'test.edgecanary.dev/by': 'c2' } } })
+      expect(calls).toEqual({ get: 1, patch: 2 })
+      const d = await cluster.getDeployment(ns, 'kubeapp')
+      expect(d?.metadata.annotations?.['test.edgecanary.dev/by']).toBe('c2')
+      expect(d?.metadata.annotations?.['test.edgecanary.dev/other']).toBe('x')
+      expect(d?.metadata.annotations?.[EPOCH_ANNOTATION]).toBe(`${lock.epoch.n}/edgecanary@holder-c:3`)
+      await lock.patch('kubeapp', {
+        metadata: { annotations: { 'test.edgecanary.dev/by': null, 'test.edgecanary.dev/other': null } },
+      })
+    } finally {
+      await lock.release()
+    }
+  })
+
   it('epoch, with real processes: a stopped release whose Lease expired is taken over by abort, and exits 3 when it wakes', async () => {
     // a 2 s Lease, so that a stopped holder expires quickly
     const shortLease = join(work, 'short-lease.yaml')
@@ -498,6 +540,12 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     expect((await readHistory(cluster, 'default', app)).map((r) => r.version).sort()).toEqual(['1.0', '2.0'])
     await cluster.deleteConfigMap('default', name)
   })
+
+  function kubectl(args: string[]): Promise<string> {
+    return new Promise((resolve, reject) =>
+      execFile('kubectl', args, { env: sb.env }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    )
+  }
 
   function kubectlJson<T>(args: string[]): Promise<T> {
     return new Promise((resolve, reject) =>

@@ -91,6 +91,8 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
         })
       return stable
     })
+    // awaited below; a refusal before that (a config error) must not leave it unhandled
+    asked.catch(() => {})
     const replicas = cfg.replicas
     const steps = planSteps(replicas, weights)
     if (flags['dry-run']) {
@@ -136,7 +138,6 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       throw new UsageError('no image repository configured', {
         hint: 'run `edgecanary init`, or pass --image',
       })
-    asked.catch(() => {})
     const ac = new AbortController()
     const onSigint = () => ac.abort()
     process.once('SIGINT', onSigint)

@@ -68,7 +68,11 @@ function once(
       url,
       {
         method,
-        headers: body === undefined ? headers : { ...headers, 'content-length': String(body.length) },
+        // a length always, as fetch sends it (Node would frame a body-less POST as chunked)
+        headers:
+          body === undefined && (method === 'GET' || method === 'HEAD')
+            ? headers
+            : { ...headers, 'content-length': String(body?.length ?? 0) },
         agent: https ? agents.https : agents.http,
         signal,
       },

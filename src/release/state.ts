@@ -80,14 +80,15 @@ export function historyName(app: string): string {
 export async function appendHistory(
   cluster: Cluster,
   s: ReleaseState,
-  /** The ConfigMap as read earlier: tried first (a write in between makes it a conflict, and it is read again). */
+  /** The ConfigMap as read earlier: replaced first (a write in between makes that a conflict, and it is read again). */
   read?: Promise<ConfigMap | undefined>,
 ): Promise<void> {
   const name = historyName(s.app)
   const labels = { 'app.kubernetes.io/managed-by': 'edgecanary', [APP_LABEL]: s.app }
   for (let attempt = 1; attempt <= 5; attempt++) {
-    const fresh = () => cluster.getConfigMap(s.namespace, name)
-    const cm = await (attempt === 1 && read ? read.catch(fresh) : fresh())
+    // the early read only when it found the ConfigMap: creating one is never done on an old answer
+    const early = attempt === 1 && read ? await read.catch(() => undefined) : undefined
+    const cm = early ?? (await cluster.getConfigMap(s.namespace, name))
     const list = cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
     list.push(s)
     const data = { releases: JSON.stringify(list.slice(-20)) }

@@ -538,6 +538,18 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
       ({ app, namespace: 'default', version, phase: 'Succeeded' }) as unknown as ReleaseState
     await Promise.all([appendHistory(cluster, entry('1.0')), appendHistory(cluster, entry('2.0'))])
     expect((await readHistory(cluster, 'default', app)).map((r) => r.version).sort()).toEqual(['1.0', '2.0'])
+    // the read a promotion makes early, gone stale by the time it appends: the entry written
+    // in between is kept
+    const early = cluster.getConfigMap('default', name)
+    await early
+    await appendHistory(cluster, entry('3.0'))
+    await appendHistory(cluster, entry('4.0'), early)
+    expect((await readHistory(cluster, 'default', app)).map((r) => r.version).sort()).toEqual([
+      '1.0',
+      '2.0',
+      '3.0',
+      '4.0',
+    ])
     await cluster.deleteConfigMap('default', name)
   })
 

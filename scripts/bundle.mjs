@@ -34,10 +34,10 @@ const narrowGenIndex = {
 // KubeConfig's file imports, at its top, packages it needs only for kubeconfigs that ask for
 // them: a SOCKS or HTTP proxy (socks-proxy-agent, hpagent), the OIDC and cloud auth providers
 // (openid-client, jsonpath-plus), and node-fetch (the Headers of applyToFetchOptions, and the
-// fetch of the generated client's configuration, both unused here). Each
-// was evaluated at every start (node-fetch brings whatwg-url and tr46's Unicode table): ~30 ms
-// of one core before the first API call. Here each import from client-node is a small module
-// whose names require() the package at their first use; esbuild keeps such a require() lazy.
+// fetch of the generated client's configuration, both unused here). Each was evaluated at
+// every start (node-fetch brings whatwg-url and tr46's Unicode table): ~10 ms of one core
+// before the first API call. Here each import from client-node is a small module whose names
+// require() the package at their first use; esbuild keeps such a require() lazy.
 const lazyOnFirstUse = {
   'node-fetch': { classes: ['Headers'], defaultFunction: true },
   'socks-proxy-agent': { classes: ['SocksProxyAgent'] },

@@ -27,7 +27,7 @@ try {
   // a second from run to run: the healthy release runs nine times (2.0 … 2.0.8), each figure is
   // printed, and the median is the one held against the goal. Each run starts after a random
   // 0–1 s pause: runs one after another are spaced almost alike, so without it they met the
-  // relist at nearly the same phase and five runs were five samples of one draw.
+  // relist at nearly the same phase, and a whole bench came out lucky or unlucky together.
   const healthy = ['2.0', '2.0.1', '2.0.2', '2.0.3', '2.0.4', '2.0.5', '2.0.6', '2.0.7', '2.0.8']
   for (const v of healthy) await ec(['build', '--version', v, '--source', join(repoRoot, 'sample-app')])
   const waits = 3 * 2 * 2000

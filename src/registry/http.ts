@@ -36,11 +36,12 @@ export async function httpFetch(url: string | URL, init: HttpRequest = {}): Prom
   let body = init.body
   let headers = { ...init.headers }
   for (let hop = 0; ; hop++) {
-    const res = await once(target, method, headers, body, init.signal)
-    const location = res.message.headers.location
-    if (!REDIRECTS.has(res.status) || !location || hop >= 20) return res.response
+    const { message, response } = await once(target, method, headers, body, init.signal)
+    const status = response.status
+    const location = message.headers.location
+    if (!REDIRECTS.has(status) || !location || hop >= 20) return response
     const next = new URL(location, target)
-    if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+    if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
       method = method === 'HEAD' ? 'HEAD' : 'GET'
       body = undefined
       headers = Object.fromEntries(
@@ -61,7 +62,7 @@ function once(
   headers: Record<string, string>,
   body: Buffer | undefined,
   signal: AbortSignal | undefined,
-): Promise<{ status: number; message: IncomingMessage; response: HttpResponse }> {
+): Promise<{ message: IncomingMessage; response: HttpResponse }> {
   const https = url.protocol === 'https:'
   return new Promise((resolve, reject) => {
     const req = (https ? httpsRequest : httpRequest)(
@@ -82,12 +83,10 @@ function once(
         message.on('error', (err) => reject(Object.assign(new TypeError('fetch failed'), { cause: err })))
         message.on('end', () => {
           const bytes = Buffer.concat(chunks)
-          const status = message.statusCode ?? 0
           resolve({
-            status,
             message,
             response: {
-              status,
+              status: message.statusCode ?? 0,
               headers: {
                 get(name) {
                   const v = message.headers[name.toLowerCase()]

@@ -508,12 +508,14 @@ class ReleaseRun {
       )
   }
 
-  private async probe(pod: Pod): Promise<PodCheck> {
+  /** A GET of the pod's own port (its first container port) through the API server's pod proxy. */
+  private ask(pod: Pod, path: string): Promise<{ status: number; body: string }> {
     const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
-    const [health, version] = await Promise.all([
-      this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health'),
-      this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/version'),
-    ])
+    return this.cluster.podProxyGet(this.ns, pod.metadata.name, port, path)
+  }
+
+  private async probe(pod: Pod): Promise<PodCheck> {
+    const [health, version] = await Promise.all([this.ask(pod, '/health'), this.ask(pod, '/version')])
     return {
       pod: pod.metadata.name,
       health: health.status,
@@ -531,8 +533,7 @@ class ReleaseRun {
     for (const pod of pods) {
       const running = pod.status?.containerStatuses?.[0]?.state?.running
       if (!running || cond(pod, 'ContainersReady')) continue
-      const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
-      const health = await this.cluster.podProxyGet(this.ns, pod.metadata.name, port, '/health')
+      const health = await this.ask(pod, '/health')
       const n = health.status >= 500 ? (this.unhealthy.get(pod.metadata.name) ?? 0) + 1 : 0
       // 503 is what a starting app (or the proxy before it listens) answers; other 5xx are failures
       if (health.status >= 500 && health.status !== 503) this.sawFailure(Date.now())
@@ -824,8 +825,7 @@ class ReleaseRun {
     // Ready already says /health answers: only /version is asked
     const versions = await Promise.all(
       updated.map(async (p) => {
-        const port = p.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
-        const r = await this.cluster.podProxyGet(this.ns, p.metadata.name, port, '/version')
+        const r = await this.ask(p, '/version')
         return { pod: p.metadata.name, version: r.status === 200 ? r.body.trim() : `HTTP ${r.status}` }
       }),
     )

@@ -131,4 +131,40 @@ describe('MemoryStore', () => {
       s.list(RES.deployments, { fieldSelector: 'metadata.name=a' }).items.map((x) => x.metadata.name),
     ).toEqual(['a'])
   })
+  it('delivers a write made inside a watcher after the event that caused it, to every watcher', () => {
+    // the kubelet's watcher recomputes Ready when a readiness gate is patched: the watchers
+    // registered after it (an HTTP watch, kubectl get -w) must still see the patch first
+    const s = withNamespace()
+    const d = s.create(RES.deployments, deployment('kubeapp'))
+    s.watch(RES.deployments, {}, (ev) => {
+      const labels = ev.object.metadata.labels ?? {}
+      if (ev.type === 'MODIFIED' && labels.gate === 'open' && !labels.ready) {
+        const cur = s.get(RES.deployments, 'production', 'kubeapp')
+        if (cur)
+          s.update(RES.deployments, {
+            ...cur,
+            metadata: { ...cur.metadata, labels: { ...labels, ready: 'yes' } },
+          })
+      }
+    })
+    const seen: { rv: number; labels: Record<string, string> }[] = []
+    s.watch(RES.deployments, { resourceVersion: s.resourceVersion() }, (ev) =>
+      seen.push({ rv: Number(ev.object.metadata.resourceVersion), labels: ev.object.metadata.labels ?? {} }),
+    )
+    s.update(RES.deployments, { ...d, metadata: { ...d.metadata, labels: { app: 'kubeapp', gate: 'open' } } })
+    expect(seen.map((e) => e.rv)).toEqual([...seen.map((e) => e.rv)].sort((a, b) => a - b))
+    expect(seen.map((e) => e.labels.ready)).toEqual([undefined, 'yes'])
+    expect(seen.at(-1)?.rv).toBe(Number(s.resourceVersion()))
+  })
+
+  it('sends a write made during a watch replay after the replayed events, once', () => {
+    const s = withNamespace()
+    s.create(RES.deployments, deployment('a'))
+    const names: string[] = []
+    s.watch(RES.deployments, {}, (ev) => {
+      names.push(`${ev.type} ${ev.object.metadata.name}`)
+      if (ev.object.metadata.name === 'a' && ev.type === 'ADDED') s.create(RES.deployments, deployment('b'))
+    })
+    expect(names).toEqual(['ADDED a', 'ADDED b'])
+  })
 })

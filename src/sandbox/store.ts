@@ -23,6 +23,8 @@ interface Watcher {
   labels: Requirement[]
   fields: [string, string][]
   cb: (ev: WatchEvent) => void
+  /** Events up to this resourceVersion reached the watcher when it was registered (from history). */
+  seen: number
 }
 
 function typeKey(t: ResourceType): string {
@@ -83,6 +85,9 @@ export class MemoryStore implements ObjectStore {
   private readonly data = new Map<string, Map<string, KObject>>()
   private readonly history: { rv: number; key: string; ev: WatchEvent }[] = []
   private readonly watchers = new Set<Watcher>()
+  /** Events committed while others are being delivered: they go out after, in resourceVersion order. */
+  private readonly outbox: { rv: number; key: string; ev: WatchEvent }[] = []
+  private delivering = false
 
   static load(file: string): MemoryStore {
     const s = new MemoryStore()
@@ -320,12 +325,38 @@ export class MemoryStore implements ObjectStore {
     return clone(o)
   }
 
+  /**
+   * Watchers get every event in resourceVersion order, as kube-apiserver's watch cache sends
+   * them. A watcher that writes while it handles an event (the kubelet recomputing Ready after
+   * a readiness-gate patch) commits a newer event: that one waits in the outbox until the older
+   * one has reached every watcher, instead of overtaking it on the watchers registered later.
+   */
   private emit(t: ResourceType, type: WatchEvent['type'], o: KObject): void {
-    const key = typeKey(t)
-    const ev: WatchEvent = { type, object: o }
-    this.history.push({ rv: this.rv, key, ev })
+    const entry = { rv: this.rv, key: typeKey(t), ev: { type, object: o } as WatchEvent }
+    this.history.push(entry)
     if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY)
-    for (const w of [...this.watchers]) this.deliver(w, key, ev)
+    this.outbox.push(entry)
+    if (!this.delivering) this.drain()
+  }
+
+  /** Sends the outbox, oldest first; a watcher that throws does not keep the event from the others. */
+  private drain(): void {
+    this.delivering = true
+    let failed: unknown
+    try {
+      for (let next = this.outbox.shift(); next; next = this.outbox.shift())
+        for (const w of [...this.watchers]) {
+          if (next.rv <= w.seen) continue
+          try {
+            this.deliver(w, next.key, next.ev)
+          } catch (err) {
+            failed ??= err
+          }
+        }
+    } finally {
+      this.delivering = false
+    }
+    if (failed !== undefined) throw failed
   }
 
   private deliver(w: Watcher, key: string, ev: WatchEvent): void {
@@ -343,18 +374,29 @@ export class MemoryStore implements ObjectStore {
       labels: parseSelector(opts.labelSelector),
       fields: parseFields(opts.fieldSelector),
       cb: onEvent,
+      seen: this.rv,
     }
     const from = opts.resourceVersion
-    if (!from || from === '0') {
-      for (const o of this.list(t, opts).items) onEvent({ type: 'ADDED', object: o })
-    } else {
-      const rv = Number(from)
-      const oldest = this.history.length > 0 ? this.history[0].rv - 1 : this.rv
-      if (!Number.isFinite(rv)) throw badRequest(`invalid resourceVersion ${from}`)
-      if (rv < oldest) throw expired(rv, oldest)
-      for (const h of this.history) if (h.rv > rv) this.deliver(w, h.key, h.ev)
+    const start = this.rv
+    // writes made while the replay runs (by this watcher's own callback) follow it, in order
+    const outer = this.delivering
+    this.delivering = true
+    try {
+      if (!from || from === '0') {
+        for (const o of this.list(t, opts).items) onEvent({ type: 'ADDED', object: o })
+      } else {
+        const rv = Number(from)
+        const oldest = this.history.length > 0 ? this.history[0].rv - 1 : this.rv
+        if (!Number.isFinite(rv)) throw badRequest(`invalid resourceVersion ${from}`)
+        if (rv < oldest) throw expired(rv, oldest)
+        for (const h of this.history) if (h.rv > rv && h.rv <= start) this.deliver(w, h.key, h.ev)
+      }
+    } finally {
+      if (!outer) this.delivering = false
     }
+    w.seen = start
     this.watchers.add(w)
+    if (!outer && this.outbox.length > 0) this.drain()
     return { stop: () => this.watchers.delete(w) }
   }
 }

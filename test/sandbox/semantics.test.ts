@@ -469,6 +469,46 @@ spec:
     await kubectl('delete', 'deployment', 'relist', '-n', ns, '--wait=false')
   })
 
+  it('IfNotPresent starts a pod from the image its node has without the registry; Always pulls', async () => {
+    const podOn = (name: string, policy: string) =>
+      apply(`apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  nodeName: pi-1
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: ${v2}
+    imagePullPolicy: ${policy}
+    env: [{name: DRAIN_SECONDS, value: "0"}]
+`)
+    const fault = (kind: string) => runCli(['sandbox', 'fault', kind], { env: sb.env })
+    await podOn('has-image', 'IfNotPresent')
+    await waitFor('has-image running', async () =>
+      (await pod('has-image')).status.phase === 'Running' ? true : undefined,
+    )
+    expect((await fault('registry-down')).status).toBe(0)
+    try {
+      await podOn('present', 'IfNotPresent')
+      await podOn('always', 'Always')
+      await waitFor('present running', async () =>
+        (await pod('present')).status.phase === 'Running' ? true : undefined,
+      )
+      const always = await waitFor('always fails to pull', async () => {
+        const w = (await pod('always')).status.containerStatuses?.[0]?.state.waiting?.reason
+        return w === 'ErrImagePull' || w === 'ImagePullBackOff' ? w : undefined
+      })
+      expect(always).toMatch(/ErrImagePull|ImagePullBackOff/)
+      const mine = (await events()).filter((e) => e.involvedObject.name === 'present')
+      expect(mine.map((e) => e.message)).toContain(`Container image "${v2}" already present on machine`)
+      expect(mine.map((e) => e.reason)).not.toContain('Pulling')
+    } finally {
+      await fault('registry-up')
+      await kubectl('delete', 'pod', 'has-image', 'present', 'always', '-n', ns, '--wait=false')
+    }
+  })
+
   it('probe failure events name a named port by its number, as the kubelet does', async () => {
     await apply(`apiVersion: v1
 kind: Pod

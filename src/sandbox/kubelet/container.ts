@@ -6,6 +6,7 @@ import { elfArch, hostArch, launchPlan } from './elf.js'
 export interface ContainerSpec {
   name: string
   image: string
+  imagePullPolicy?: string
   command?: string[]
   args?: string[]
   env?: { name: string; value?: string }[]

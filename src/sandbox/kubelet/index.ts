@@ -48,6 +48,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     backoffBaseMs: opts.backoffBaseMs ?? 10_000,
     pullDelayMs: () => pullDelay,
     nextRelist: (after: number) => nextTick(relistFrom, RELIST_PERIOD_MS, after),
+    images: new Map(),
   }
 
   function register(): void {

@@ -34,6 +34,8 @@ export interface WorkerContext {
   pullDelayMs: () => number
   /** When the kubelet's next PLEG relist after `after` happens (ms since the epoch). */
   nextRelist: (after: number) => number
+  /** The node's image store: what it pulled, by the reference the pod asked for. */
+  images: Map<string, PulledImage>
 }
 
 /** kubelet's genericPlegRelistPeriod. */
@@ -219,6 +221,12 @@ export class PodWorker {
   private async runContainer(c: CState): Promise<void> {
     let pullFailures = 0
     while (!this.stopping) {
+      const present = this.ctx.images.get(c.spec.image)
+      if (!c.pulled && present && (c.spec.imagePullPolicy ?? 'IfNotPresent') !== 'Always') {
+        // the kubelet's IfNotPresent: an image the node has is not asked of the registry again
+        c.pulled = present
+        this.event('Pulled', `Container image "${c.spec.image}" already present on machine`)
+      }
       if (!c.pulled) {
         this.event('Pulling', `Pulling image "${c.spec.image}"`)
         const t0 = Date.now()
@@ -230,6 +238,7 @@ export class PodWorker {
             cacheDir: this.ctx.imageCacheDir,
             insecure: this.ctx.insecureRegistries,
           })
+          this.ctx.images.set(c.spec.image, c.pulled)
           this.event('Pulled', `Successfully pulled image "${c.spec.image}" in ${Date.now() - t0}ms`)
         } catch (err) {
           pullFailures++

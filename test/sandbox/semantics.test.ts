@@ -566,6 +566,8 @@ spec: {selector: {app: gated}, ports: [{port: 80, targetPort: 8080}]}
       ).trim(),
     ).toBe(before.status.podIP)
 
+    // a watch sees the gate patch, then the kubelet's Ready, in resourceVersion order
+    const watch = watchPods('app=gated', still.metadata.resourceVersion ?? '0')
     await kubectl(
       'patch',
       'pod',
@@ -586,6 +588,14 @@ spec: {selector: {app: gated}, ports: [{port: 80, targetPort: 8080}]}
     await waitFor('endpoint', async () =>
       (await readyAddresses('gated')).includes(before.status.podIP ?? '') ? true : undefined,
     )
+    await waitFor('the watch saw Ready', async () =>
+      watch.seen.some((e) => condition(e.object, 'Ready') === 'True') ? true : undefined,
+    )
+    watch.stop()
+    const rvs = watch.seen.map((e) => Number(e.object.metadata.resourceVersion))
+    expect(rvs).toEqual([...rvs].sort((a, b) => a - b))
+    expect(condition(watch.seen[0].object, 'Ready')).toBe('False') // the patch itself
+    expect(condition(watch.seen.at(-1)?.object ?? before, 'Ready')).toBe('True')
   })
 
   it('a watch from a resourceVersion older than the history answers 410 Expired', async () => {

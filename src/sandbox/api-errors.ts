@@ -108,6 +108,16 @@ export function namespaceTerminating(t: ResourceType, name: string, ns: string):
   )
 }
 
+/**
+ * 422 for a JSON patch that does not apply (a failed `test`, a missing path), as kube-apiserver's
+ * patch handler answers it: NewGenericServerResponse(422) with the patch library's error as the cause.
+ */
+export function patchNotApplied(message: string): ApiStatusError {
+  return make(422, 'Invalid', 'the server rejected our request due to an error in our request', {
+    causes: [{ reason: 'UnexpectedServerResponse', message, field: '' }],
+  })
+}
+
 export function badRequest(message: string): ApiStatusError {
   return make(400, 'BadRequest', message)
 }

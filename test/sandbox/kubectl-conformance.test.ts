@@ -199,6 +199,41 @@ spec:
     expect((err as { stderr: string }).stderr).toContain('field is immutable')
   })
 
+  it('patch --type json applies only while its test op holds, else 422 and nothing changes', async () => {
+    const patch = (ops: object[]) =>
+      run(
+        'kubectl',
+        ['patch', 'deploy/kubeapp', '-n', 'production', '--type', 'json', '-p', JSON.stringify(ops)],
+        {
+          env: sb.env,
+        },
+      )
+    const mark = '/metadata/annotations/conformance.edgecanary.dev~1mark'
+    await patch([{ op: 'add', path: mark, value: 'one' }])
+    const refused = await patch([
+      { op: 'test', path: mark, value: 'other' },
+      { op: 'add', path: '/spec/replicas', value: 1 },
+    ]).catch((e: { stderr: string; code: number }) => e)
+    expect(refused).toMatchObject({ code: 1 })
+    expect((refused as { stderr: string }).stderr).toContain(
+      `The request is invalid: : testing value ${mark} failed: test failed`,
+    )
+    const get = async () =>
+      JSON.parse(
+        (await run('kubectl', ['get', 'deploy/kubeapp', '-n', 'production', '-o', 'json'], { env: sb.env }))
+          .stdout,
+      ) as {
+        spec: { replicas: number }
+        metadata: { annotations: Record<string, string> }
+      }
+    expect((await get()).spec.replicas).not.toBe(1)
+    await patch([
+      { op: 'test', path: mark, value: 'one' },
+      { op: 'remove', path: mark },
+    ])
+    expect((await get()).metadata.annotations).not.toHaveProperty('conformance.edgecanary.dev/mark')
+  })
+
   it('works with kubectl 1.20 too (Debian kubernetes-client)', async () => {
     const k120 = join(repoRoot, '.tmp', 'kubectl-1.20', 'usr', 'bin', 'kubectl')
     expect(existsSync(k120), 'scripts/system-deps.sh test unpacks kubectl 1.20 into .tmp/').toBe(true)

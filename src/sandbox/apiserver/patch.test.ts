@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ApiStatusError } from '../api-errors.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 
 describe('patches', () => {
@@ -48,7 +49,28 @@ describe('patches', () => {
     [[{ op: 'remove', path: '/spec/l/0' }], { spec: { replicas: 3, l: [] } }],
   ])('json patch %j', (ops, out) => expect(jsonPatch({ spec: { replicas: 3, l: [1] } }, ops)).toEqual(out))
 
-  it('json patch test failure is an error', () => {
-    expect(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }])).toThrow('test failed')
+  it.each([
+    // ops that do not apply: kube-apiserver's 422, the patch library's words as the cause
+    [[{ op: 'test', path: '/a', value: 2 }], 'testing value /a failed: test failed'],
+    [[{ op: 'remove', path: '/b' }], 'path /b does not exist'],
+    [[{ op: 'add', path: '/b/c', value: 1 }], 'path /b/c does not exist'],
+  ])('json patch %j does not apply: 422', (ops, cause) => {
+    const err = (() => {
+      try {
+        jsonPatch({ a: 1 }, ops)
+      } catch (e) {
+        return e as ApiStatusError
+      }
+    })()
+    expect(err?.status).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      message: 'the server rejected our request due to an error in our request',
+      details: { causes: [{ reason: 'UnexpectedServerResponse', message: cause }] },
+    })
+  })
+
+  it('a JSON patch that is not a list is a 400', () => {
+    expect(() => jsonPatch({ a: 1 }, { op: 'test' } as never)).toThrow(/must be an array/)
   })
 })

@@ -1,4 +1,4 @@
-import { badRequest } from '../api-errors.js'
+import { badRequest, patchNotApplied } from '../api-errors.js'
 
 type Json = unknown
 type Obj = Record<string, unknown>
@@ -132,7 +132,7 @@ interface JsonPatchOp {
 
 function pointer(path: string): string[] {
   if (path === '') return []
-  if (!path.startsWith('/')) throw badRequest(`invalid JSON pointer ${path}`)
+  if (!path.startsWith('/')) throw patchNotApplied(`invalid JSON pointer ${path}`)
   return path
     .slice(1)
     .split('/')
@@ -150,7 +150,8 @@ function getAt(doc: Json, parts: string[]): Json {
 }
 
 /**
- * RFC 6902 JSON patch: add, remove, replace, move, copy, test.
+ * RFC 6902 JSON patch: add, remove, replace, move, copy, test. A patch that is not a list is a
+ * 400; one that does not apply (a failed test, a missing path) is kube-apiserver's 422.
  *
  *   jsonPatch({ spec: { replicas: 3 } }, [{ op: 'replace', path: '/spec/replicas', value: 5 }]) → { spec: { replicas: 5 } }
  */
@@ -171,19 +172,19 @@ export function jsonPatch(doc: Json, ops: JsonPatchOp[]): Json {
         if (insert) parent.splice(i, 0, value)
         else parent[i] = value
       } else if (isObj(parent)) parent[last] = value
-      else throw badRequest(`path ${op.path} does not exist`)
+      else throw patchNotApplied(`path ${op.path} does not exist`)
     }
     const remove = () => {
       if (Array.isArray(parent)) parent.splice(Number(last), 1)
       else if (isObj(parent) && last in parent) delete parent[last]
-      else throw badRequest(`path ${op.path} does not exist`)
+      else throw patchNotApplied(`path ${op.path} does not exist`)
     }
     switch (op.op) {
       case 'add':
         set(structuredClone(op.value), true)
         break
       case 'replace':
-        if (getAt(root, parts) === undefined) throw badRequest(`replace: path ${op.path} does not exist`)
+        if (getAt(root, parts) === undefined) throw patchNotApplied(`replace: path ${op.path} does not exist`)
         set(structuredClone(op.value), false)
         break
       case 'remove':
@@ -191,7 +192,7 @@ export function jsonPatch(doc: Json, ops: JsonPatchOp[]): Json {
         break
       case 'test':
         if (JSON.stringify(getAt(root, parts)) !== JSON.stringify(op.value))
-          throw badRequest(`test failed at ${op.path}`)
+          throw patchNotApplied(`testing value ${op.path} failed: test failed`)
         break
       case 'move':
       case 'copy': {
@@ -205,7 +206,7 @@ export function jsonPatch(doc: Json, ops: JsonPatchOp[]): Json {
         break
       }
       default:
-        throw badRequest(`unknown JSON patch op ${op.op}`)
+        throw patchNotApplied(`unknown JSON patch op ${op.op}`)
     }
   }
   return root

@@ -1,3 +1,5 @@
+import type { JsonPatchOp } from './core/json-patch.js'
+
 /**
  * The interfaces the services use for side effects, in their words rather than a library's.
  * Adapters in src/adapters (client-node, ssh2, dockerode) and plain-Node implementations
@@ -175,6 +177,12 @@ export interface Cluster {
     resourceVersion: string,
     patch: object,
   ): Promise<Deployment | undefined>
+  /**
+   * RFC 6902 JSON patch; resolves undefined when the API server says it does not apply (422: a
+   * failed `test`, a missing path), so a `test` op makes the whole write conditional on a value
+   * in one request, whatever else changed on the object meanwhile.
+   */
+  patchDeploymentJson(ns: string, name: string, ops: JsonPatchOp[]): Promise<Deployment | undefined>
   deleteDeployment(ns: string, name: string): Promise<void>
   listPods(ns: string, labelSelector: string): Promise<Pod[]>
   /** GET through the API server's pod proxy: `/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}`. */

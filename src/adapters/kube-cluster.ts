@@ -231,6 +231,19 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         throw err
       }
     },
+    async patchDeploymentJson(n, name, ops) {
+      try {
+        return await call<Deployment>(
+          'PATCH',
+          `${apps(n)}/deployments/${name}`,
+          ops,
+          'application/json-patch+json',
+        )
+      } catch (err) {
+        if (err instanceof HttpError && err.code === 422) return undefined
+        throw err
+      }
+    },
     deleteDeployment: (n, name) =>
       ignore404(call('DELETE', `${apps(n)}/deployments/${name}`, { propagationPolicy: 'Background' })),
     async listPods(n, sel) {

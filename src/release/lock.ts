@@ -1,11 +1,13 @@
 import { hostname } from 'node:os'
 import { type Epoch, fenceDecision, formatEpoch, parseEpoch } from '../core/epoch.js'
+import { type JsonPatchOp, mergeToJsonPatch, pointerSegment } from '../core/json-patch.js'
 import { isAlive } from '../daemon.js'
 import { LockHeld } from '../errors.js'
 import type { Cluster, Deployment, Lease } from '../ports.js'
 
 /** The holder's epoch on each Deployment it drives: the fencing token of its writes. */
 export const EPOCH_ANNOTATION = 'edgecanary.dev/epoch'
+const EPOCH_POINTER = `/metadata/annotations/${pointerSegment(EPOCH_ANNOTATION)}`
 
 export interface HeldLock {
   identity: string
@@ -170,6 +172,22 @@ export async function acquireLock(
     mode: 'claim' | 'write',
   ): Promise<Deployment | undefined> => {
     const p = patch as { metadata?: { annotations?: Record<string, string | null> } }
+    if (mode === 'write') {
+      // one request, whatever the Deployment controller wrote meanwhile: the API server applies
+      // the change only while the object carries exactly our epoch (a JSON patch `test`), which
+      // is the write decision of fenceDecision. When it does not apply (another epoch, no epoch,
+      // a path that is missing) or fails, the read-decide-write below says why or writes.
+      const ops: JsonPatchOp[] = [
+        { op: 'test', path: EPOCH_POINTER, value: formatEpoch(epoch) },
+        ...mergeToJsonPatch(patch as Record<string, unknown>),
+      ]
+      const r = await cluster.patchDeploymentJson(ns, target, ops).catch(() => undefined)
+      if (r) {
+        known.set(target, r)
+        return r
+      }
+      known.delete(target)
+    }
     // a conflict is usually the Deployment controller updating status: read again and retry
     for (let attempt = 0; attempt < 50; attempt++) {
       const cached = attempt === 0 ? known.get(target) : undefined
@@ -228,9 +246,10 @@ export async function acquireLock(
     async release() {
       clearInterval(renew)
       await renewing
-      // a 409 means the Lease moved under us (a renewal, a passing writer): read it again
+      // first against the version this holder last wrote (one request when nobody wrote since);
+      // a 409 means the Lease moved under us (a passing writer, a takeover): read it again
       for (let attempt = 0; attempt < 5; attempt++) {
-        const cur = await cluster.getLease(ns, name)
+        const cur = attempt === 0 && !lost ? current : await cluster.getLease(ns, name)
         if (cur?.spec.holderIdentity !== identity) return
         const done = await cluster.replaceLease(ns, {
           ...cur,

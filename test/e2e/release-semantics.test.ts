@@ -399,9 +399,9 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     expect((await cluster.getDeployment(ns, 'kubeapp'))?.spec.replicas).toBe(4)
   })
 
-  it('a fenced write against the version last seen is one request; a version changed since is read again, epoch checked', async () => {
-    // the real adapter, with its Deployment reads and conditional writes counted
-    const calls = { get: 0, patch: 0 }
+  it('a fenced claim against the version last seen is one request; a fenced write is one request whatever changed since, and refused without our epoch', async () => {
+    // the real adapter, with its Deployment reads and writes counted
+    const calls = { get: 0, patch: 0, json: 0 }
     const counted: Cluster = {
       ...cluster,
       getDeployment: (n, name) => {
@@ -412,30 +412,52 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
         calls.patch++
         return cluster.patchDeploymentIf(n, name, rv, patch)
       },
+      patchDeploymentJson: (n, name, ops) => {
+        calls.json++
+        return cluster.patchDeploymentJson(n, name, ops)
+      },
     }
+    const reset = () => Object.assign(calls, { get: 0, patch: 0, json: 0 })
     const floor = (epochOn(await cluster.getDeployment(ns, 'kubeapp'))?.n ?? -1) + 1
     const lock = await acquireLock(counted, ns, 'kubeapp', 30, { identity: 'edgecanary@holder-c:3', floor })
+    const mine = `${lock.epoch.n}/edgecanary@holder-c:3`
     try {
       lock.saw(await cluster.getDeployment(ns, 'kubeapp'))
       await lock.claim('kubeapp')
-      expect(calls).toEqual({ get: 0, patch: 1 })
-      // written since by someone else (kubectl, the Deployment controller): a conflict, then a read
-      const mine = await lock.patch('kubeapp', {
-        metadata: { annotations: { 'test.edgecanary.dev/by': 'c1' } },
-      })
+      expect(calls).toEqual({ get: 0, patch: 1, json: 0 })
+      // written since by someone else (kubectl, the Deployment controller): still one request
+      await lock.patch('kubeapp', { metadata: { annotations: { 'test.edgecanary.dev/by': 'c1' } } })
       await kubectl(['annotate', 'deployment', 'kubeapp', '-n', ns, 'test.edgecanary.dev/other=x'])
-      calls.get = 0
-      calls.patch = 0
-      lock.saw(mine)
-      await lock.patch('kubeapp', { metadata: { annotations: { 'test.edgecanary.dev/by': 'c2' } } })
-      expect(calls).toEqual({ get: 1, patch: 2 })
+      reset()
+      await lock.patch('kubeapp', {
+        spec: { replicas: 4 },
+        metadata: { annotations: { 'test.edgecanary.dev/by': 'c2', 'test.edgecanary.dev/absent': null } },
+      })
+      expect(calls).toEqual({ get: 0, patch: 0, json: 1 })
       const d = await cluster.getDeployment(ns, 'kubeapp')
       expect(d?.metadata.annotations?.['test.edgecanary.dev/by']).toBe('c2')
       expect(d?.metadata.annotations?.['test.edgecanary.dev/other']).toBe('x')
-      expect(d?.metadata.annotations?.[EPOCH_ANNOTATION]).toBe(`${lock.epoch.n}/edgecanary@holder-c:3`)
-      await lock.patch('kubeapp', {
-        metadata: { annotations: { 'test.edgecanary.dev/by': null, 'test.edgecanary.dev/other': null } },
-      })
+      expect(d?.metadata.annotations).not.toHaveProperty('test.edgecanary.dev/absent')
+      expect(d?.metadata.annotations?.[EPOCH_ANNOTATION]).toBe(mine)
+
+      // our epoch taken off by hand: the write does not apply, is read again and refused
+      await kubectl(['annotate', 'deployment', 'kubeapp', '-n', ns, `${EPOCH_ANNOTATION}-`])
+      reset()
+      await expect(
+        lock.patch('kubeapp', { metadata: { annotations: { 'test.edgecanary.dev/by': 'c3' } } }),
+      ).rejects.toBeInstanceOf(LockHeld)
+      expect(calls).toEqual({ get: 1, patch: 0, json: 1 })
+      const after = await cluster.getDeployment(ns, 'kubeapp')
+      expect(after?.metadata.annotations?.['test.edgecanary.dev/by']).toBe('c2')
+      await kubectl([
+        'annotate',
+        'deployment',
+        'kubeapp',
+        '-n',
+        ns,
+        'test.edgecanary.dev/by-',
+        'test.edgecanary.dev/other-',
+      ])
     } finally {
       await lock.release()
     }

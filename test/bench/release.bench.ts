@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli } from '../helpers/cli.js'
+import { kubeletWait, watchPodTimes } from '../helpers/pod-timeline.js'
 import { waitFor } from '../helpers/ports.js'
 import { repoRoot, startSandbox } from '../helpers/sandbox.js'
 
@@ -34,8 +35,11 @@ try {
   const overheads: number[] = []
   const engine: number[] = []
   const podStarts: number[] = []
+  const kubelet: number[] = []
   let failedUsers = 0
   let userRequests = 0
+  // the pods as a watching client sees them: when each container ran and turned ContainersReady
+  const timeline = watchPodTimes(sb.kubeconfig, 'production')
   for (const v of healthy) {
     // the users' verify is running before the release starts (as in another terminal), so the
     // two CLIs do not start on this 2-core machine's cores at the same instant; 380 requests at
@@ -47,6 +51,12 @@ try {
     const wall = performance.now() - t
     if (r.status !== 0) throw new Error(r.stderr)
     overheads.push(wall - waits)
+    // the two waves of new pods a release waits for: the first canary pod (the later steps'
+    // pods start during the analysis before them) and the promotion's new stable pods
+    const created = [...timeline.pods.values()].filter((p) => p.added >= t).sort((a, b) => a.added - b.added)
+    const firstCanary = created.filter((p) => p.track === 'canary').slice(0, 1)
+    const promotion = created.filter((p) => p.track === 'stable')
+    kubelet.push((kubeletWait(firstCanary) ?? Number.NaN) + (kubeletWait(promotion) ?? Number.NaN))
     const out = json<{ durationMs: number; podStartMs: number }>(r)
     engine.push(out.durationMs - waits)
     podStarts.push(out.podStartMs)
@@ -54,8 +64,10 @@ try {
     failedUsers += u.errorCount
     userRequests += u.requests
   }
+  timeline.stop()
   const s = (ms: number) => (ms / 1000).toFixed(2)
-  const median = [...overheads].sort((a, b) => a - b)[Math.floor(overheads.length / 2)]
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const median = mid(overheads)
   const mean = overheads.reduce((a, b) => a + b, 0) / overheads.length
   console.log(
     `healthy 3-step release (interval 2 s × 2 per step, 12 s of configured waits), wall − waits per run: ${overheads.map(s).join(' s, ')} s; median ${s(median)} s, mean ${s(mean)} s, ${overheads.filter((o) => o > 2000).length} of ${overheads.length} runs above 2 s   goal ≤ 2 s`,
@@ -65,6 +77,10 @@ try {
   )
   console.log(
     `  of the engine's, waiting for new pods to start and pass readiness (the kubelet: 1 s relist, 1 s probe period): ${podStarts.map(s).join(' s, ')} s; so edgecanary's own time (CLI, checks, gates, writes, polls): ${overheads.map((o, i) => s(o - podStarts[i])).join(' s, ')} s`,
+  )
+  const rest = overheads.map((o, i) => o - kubelet[i])
+  console.log(
+    `  of the overhead, the kubelet's own wait in those two waves of new pods (from the last container running to the last pod ContainersReady: its PLEG relist, every 1 s, then the readiness probe): ${kubelet.map(s).join(' s, ')} s, median ${s(mid(kubelet))} s; the rest (edgecanary, the API server and controllers, pulls and process starts): ${rest.map(s).join(' s, ')} s, median ${s(mid(rest))} s`,
   )
   console.log(
     `failed user requests at 20 rps during the healthy releases: ${failedUsers} of ${userRequests}   goal 0`,

@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs'
+import { request } from 'node:https'
+import { parse } from 'yaml'
+
+/** When this client saw each pod reach a state, in ms of performance.now(). */
+export interface PodTimes {
+  name: string
+  track?: string
+  added: number
+  running?: number
+  containersReady?: number
+}
+
+interface PodEvent {
+  type: string
+  object: {
+    metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }
+    status?: {
+      conditions?: { type: string; status: string }[]
+      containerStatuses?: { state?: { running?: object } }[]
+    }
+  }
+}
+
+/**
+ * Watches a namespace's pods over the sandbox's HTTPS API (its kubeconfig's CA and token), as
+ * `kubectl get pods -w` does, and notes when each pod was first seen, first seen running, and
+ * first seen ContainersReady. A client's view: each time includes the watch's delivery, a
+ * millisecond or two on loopback.
+ */
+export function watchPodTimes(kubeconfig: string, ns: string): { pods: Map<string, PodTimes>; stop(): void } {
+  const cfg = parse(readFileSync(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]
+    users: { user: { token: string } }[]
+  }
+  const server = new URL(cfg.clusters[0].cluster.server)
+  const pods = new Map<string, PodTimes>()
+  let buf = ''
+  const req = request(
+    {
+      host: server.hostname,
+      port: server.port,
+      path: `/api/v1/namespaces/${ns}/pods?watch=true`,
+      ca: Buffer.from(cfg.clusters[0].cluster['certificate-authority-data'], 'base64'),
+      headers: { authorization: `Bearer ${cfg.users[0].user.token}` },
+    },
+    (res) => {
+      res.on('data', (chunk: Buffer) => {
+        buf += chunk.toString()
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          const line = buf.slice(0, i)
+          buf = buf.slice(i + 1)
+          if (line.trim()) note(JSON.parse(line) as PodEvent)
+        }
+      })
+    },
+  )
+  req.on('error', () => {})
+  req.end()
+  function note(ev: PodEvent): void {
+    const now = performance.now()
+    const p = ev.object
+    if (ev.type === 'DELETED' || p.metadata.deletionTimestamp) return
+    const t = pods.get(p.metadata.name) ?? {
+      name: p.metadata.name,
+      track: p.metadata.labels?.track,
+      added: now,
+    }
+    pods.set(p.metadata.name, t)
+    if (t.running === undefined && p.status?.containerStatuses?.[0]?.state?.running) t.running = now
+    if (
+      t.containersReady === undefined &&
+      p.status?.conditions?.some((c) => c.type === 'ContainersReady' && c.status === 'True')
+    )
+      t.containersReady = now
+  }
+  return { pods, stop: () => req.destroy() }
+}
+
+/**
+ * Of a wave of new pods that a release waits for, the time only the kubelet stood between the
+ * last container running and the last pod ContainersReady (its PLEG relist, then the readiness
+ * probe). Undefined when a pod of the wave never got there.
+ *
+ *   kubeletWait([{ running: 100, containersReady: 900 }, { running: 150, containersReady: 905 }]) → 755
+ */
+export function kubeletWait(wave: Pick<PodTimes, 'running' | 'containersReady'>[]): number | undefined {
+  if (wave.length === 0 || wave.some((p) => p.running === undefined || p.containersReady === undefined))
+    return undefined
+  const lastRunning = Math.max(...wave.map((p) => p.running ?? 0))
+  const lastReady = Math.max(...wave.map((p) => p.containersReady ?? 0))
+  return Math.max(0, lastReady - lastRunning)
+}

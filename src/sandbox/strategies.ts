@@ -8,6 +8,19 @@ function obj(v: unknown): Obj {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {}
 }
 
+/**
+ * An image reference's tag as Kubernetes reads it to default imagePullPolicy: `latest` when it
+ * names neither a tag nor a digest, none for a digest alone.
+ *
+ *   imageTag('nginx') → 'latest';  imageTag('r:5000/app:2.0@sha256:…') → '2.0';  imageTag('r:5000/app@sha256:…') → undefined
+ */
+export function imageTag(ref: string): string | undefined {
+  const [name, digest] = ref.split('@')
+  const last = name.split('/').pop() ?? ''
+  if (last.includes(':')) return last.slice(last.lastIndexOf(':') + 1)
+  return digest ? undefined : 'latest'
+}
+
 /** Fills the defaults Kubernetes fills for a pod spec (the fields edgecanary and kubectl use). */
 export function defaultPodSpec(specIn: unknown): Obj {
   const spec = { ...obj(specIn) }
@@ -18,7 +31,7 @@ export function defaultPodSpec(specIn: unknown): Obj {
   spec.securityContext ??= {}
   spec.containers = (Array.isArray(spec.containers) ? spec.containers : []).map((cIn) => {
     const c = { ...obj(cIn) }
-    c.imagePullPolicy ??= String(c.image ?? '').endsWith(':latest') ? 'Always' : 'IfNotPresent'
+    c.imagePullPolicy ??= imageTag(String(c.image ?? '')) === 'latest' ? 'Always' : 'IfNotPresent'
     c.terminationMessagePath ??= '/dev/termination-log'
     c.terminationMessagePolicy ??= 'File'
     c.resources ??= {}

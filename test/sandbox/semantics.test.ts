@@ -503,9 +503,40 @@ spec:
       const mine = (await events()).filter((e) => e.involvedObject.name === 'present')
       expect(mine.map((e) => e.message)).toContain(`Container image "${v2}" already present on machine`)
       expect(mine.map((e) => e.reason)).not.toContain('Pulling')
+      // Never, for an image pi-2 has never run: not pulled, named as the kubelet names it
+      await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: never, namespace: ${ns}}
+spec:
+  nodeName: pi-2
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: ${v2.replace(/@sha256:.*/, '')}-never
+    imagePullPolicy: Never
+`)
+      const never = await waitFor(
+        'never waits',
+        async () => (await pod('never')).status.containerStatuses?.[0]?.state.waiting,
+      )
+      expect(never).toMatchObject({
+        reason: 'ErrImageNeverPull',
+        message: expect.stringMatching(/is not present with pull policy of Never$/),
+      })
     } finally {
       await fault('registry-up')
-      await kubectl('delete', 'pod', 'has-image', 'present', 'always', '-n', ns, '--wait=false')
+      await kubectl(
+        'delete',
+        'pod',
+        'has-image',
+        'present',
+        'always',
+        'never',
+        '-n',
+        ns,
+        '--wait=false',
+        '--ignore-not-found',
+      )
     }
   })
 

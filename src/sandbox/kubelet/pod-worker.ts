@@ -227,6 +227,15 @@ export class PodWorker {
         c.pulled = present
         this.event('Pulled', `Container image "${c.spec.image}" already present on machine`)
       }
+      if (!c.pulled && c.spec.imagePullPolicy === 'Never') {
+        // Never: only an image the node has; the kubelet says so and looks again later
+        const message = `Container image "${c.spec.image}" is not present with pull policy of Never`
+        c.state = { waiting: { reason: 'ErrImageNeverPull', message } }
+        this.event('ErrImageNeverPull', message, 'Warning')
+        this.writeStatus()
+        await this.sleep(Math.min(this.ctx.backoffBaseMs * 2 ** pullFailures++, 300_000))
+        continue
+      }
       if (!c.pulled) {
         this.event('Pulling', `Pulling image "${c.spec.image}"`)
         const t0 = Date.now()

@@ -36,6 +36,7 @@ try {
   const engine: number[] = []
   const podStarts: number[] = []
   const kubelet: number[] = []
+  const kubeletWaves: number[][] = []
   let failedUsers = 0
   let userRequests = 0
   // the pods as a watching client sees them: when each container ran and turned ContainersReady
@@ -56,7 +57,9 @@ try {
     const created = [...timeline.pods.values()].filter((p) => p.added >= t).sort((a, b) => a.added - b.added)
     const firstCanary = created.filter((p) => p.track === 'canary').slice(0, 1)
     const promotion = created.filter((p) => p.track === 'stable')
-    kubelet.push((kubeletWait(firstCanary) ?? Number.NaN) + (kubeletWait(promotion) ?? Number.NaN))
+    const waves = [kubeletWait(firstCanary) ?? Number.NaN, kubeletWait(promotion) ?? Number.NaN]
+    kubeletWaves.push(waves)
+    kubelet.push(waves[0] + waves[1])
     const out = json<{ durationMs: number; podStartMs: number }>(r)
     engine.push(out.durationMs - waits)
     podStarts.push(out.podStartMs)
@@ -80,7 +83,7 @@ try {
   )
   const rest = overheads.map((o, i) => o - kubelet[i])
   console.log(
-    `  of the overhead, the kubelet's own wait in those two waves of new pods (from the last container running to the last pod ContainersReady: its PLEG relist, every 1 s, then the readiness probe): ${kubelet.map(s).join(' s, ')} s, median ${s(mid(kubelet))} s; the rest (edgecanary, the API server and controllers, pulls and process starts): ${rest.map(s).join(' s, ')} s, median ${s(mid(rest))} s`,
+    `  of the overhead, the kubelet's own wait in those two waves of new pods (from the last container running to the last pod ContainersReady, first canary pod + promotion: its PLEG relist, every 1 s, then the readiness probe): ${kubelet.map((k, i) => `${s(k)} s (${kubeletWaves[i].map(s).join(' + ')})`).join(', ')}, median ${s(mid(kubelet))} s; the rest (edgecanary, the API server and controllers, pulls and process starts): ${rest.map(s).join(' s, ')} s, median ${s(mid(rest))} s`,
   )
   console.log(
     `failed user requests at 20 rps during the healthy releases: ${failedUsers} of ${userRequests}   goal 0`,

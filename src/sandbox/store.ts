@@ -23,7 +23,7 @@ interface Watcher {
   labels: Requirement[]
   fields: [string, string][]
   cb: (ev: WatchEvent) => void
-  /** Events up to this resourceVersion reached the watcher when it was registered (from history). */
+  /** The resourceVersion its list or history replay reached when it was registered: older events are in it. */
   seen: number
 }
 
@@ -368,16 +368,16 @@ export class MemoryStore implements ObjectStore {
   }
 
   watch(t: ResourceType, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): Watch {
+    const start = this.rv
     const w: Watcher = {
       key: typeKey(t),
       ns: t.namespaced ? opts.namespace : undefined,
       labels: parseSelector(opts.labelSelector),
       fields: parseFields(opts.fieldSelector),
       cb: onEvent,
-      seen: this.rv,
+      seen: start,
     }
     const from = opts.resourceVersion
-    const start = this.rv
     // writes made while the replay runs (by this watcher's own callback) follow it, in order
     const outer = this.delivering
     this.delivering = true
@@ -394,7 +394,6 @@ export class MemoryStore implements ObjectStore {
     } finally {
       if (!outer) this.delivering = false
     }
-    w.seen = start
     this.watchers.add(w)
     if (!outer && this.outbox.length > 0) this.drain()
     return { stop: () => this.watchers.delete(w) }

@@ -156,6 +156,15 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
       throw err
     }
   }
+  /** The answer, or undefined when the API server answered `code` (a refused condition). */
+  const undefinedOn = async <T>(code: number, p: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await p
+    } catch (err) {
+      if (err instanceof HttpError && err.code === code) return undefined
+      throw err
+    }
+  }
   const ignore404 = async (p: Promise<unknown>) => {
     try {
       await p
@@ -216,34 +225,19 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
     },
     patchDeployment: (n, name, patch) =>
       call<Deployment>('PATCH', `${apps(n)}/deployments/${name}`, patch, 'application/merge-patch+json'),
-    async patchDeploymentIf(n, name, resourceVersion, patch) {
+    patchDeploymentIf(n, name, resourceVersion, patch) {
       const p = patch as { metadata?: object }
       const body = { ...p, metadata: { ...(p.metadata ?? {}), resourceVersion } }
-      try {
-        return await call<Deployment>(
-          'PATCH',
-          `${apps(n)}/deployments/${name}`,
-          body,
-          'application/merge-patch+json',
-        )
-      } catch (err) {
-        if (err instanceof HttpError && err.code === 409) return undefined
-        throw err
-      }
+      return undefinedOn(
+        409,
+        call<Deployment>('PATCH', `${apps(n)}/deployments/${name}`, body, 'application/merge-patch+json'),
+      )
     },
-    async patchDeploymentJson(n, name, ops) {
-      try {
-        return await call<Deployment>(
-          'PATCH',
-          `${apps(n)}/deployments/${name}`,
-          ops,
-          'application/json-patch+json',
-        )
-      } catch (err) {
-        if (err instanceof HttpError && err.code === 422) return undefined
-        throw err
-      }
-    },
+    patchDeploymentJson: (n, name, ops) =>
+      undefinedOn(
+        422,
+        call<Deployment>('PATCH', `${apps(n)}/deployments/${name}`, ops, 'application/json-patch+json'),
+      ),
     deleteDeployment: (n, name) =>
       ignore404(call('DELETE', `${apps(n)}/deployments/${name}`, { propagationPolicy: 'Background' })),
     async listPods(n, sel) {

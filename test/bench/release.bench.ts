@@ -35,7 +35,6 @@ try {
   const overheads: number[] = []
   const engine: number[] = []
   const podStarts: number[] = []
-  const kubelet: number[] = []
   const kubeletWaves: number[][] = []
   let failedUsers = 0
   let userRequests = 0
@@ -57,9 +56,7 @@ try {
     const created = [...timeline.pods.values()].filter((p) => p.added >= t).sort((a, b) => a.added - b.added)
     const firstCanary = created.filter((p) => p.track === 'canary').slice(0, 1)
     const promotion = created.filter((p) => p.track === 'stable')
-    const waves = [kubeletWait(firstCanary) ?? Number.NaN, kubeletWait(promotion) ?? Number.NaN]
-    kubeletWaves.push(waves)
-    kubelet.push(waves[0] + waves[1])
+    kubeletWaves.push([kubeletWait(firstCanary) ?? Number.NaN, kubeletWait(promotion) ?? Number.NaN])
     const out = json<{ durationMs: number; podStartMs: number }>(r)
     engine.push(out.durationMs - waits)
     podStarts.push(out.podStartMs)
@@ -81,6 +78,7 @@ try {
   console.log(
     `  of the engine's, waiting for new pods to start and pass readiness (the kubelet: 1 s relist, 1 s probe period): ${podStarts.map(s).join(' s, ')} s; so edgecanary's own time (CLI, checks, gates, writes, polls): ${overheads.map((o, i) => s(o - podStarts[i])).join(' s, ')} s`,
   )
+  const kubelet = kubeletWaves.map(([first, promotion]) => first + promotion)
   const rest = overheads.map((o, i) => o - kubelet[i])
   console.log(
     `  of the overhead, the kubelet's own wait in those two waves of new pods (from the last container running to the last pod ContainersReady, first canary pod + promotion: its PLEG relist, every 1 s, then the readiness probe): ${kubelet.map((k, i) => `${s(k)} s (${kubeletWaves[i].map(s).join(' + ')})`).join(', ')}, median ${s(mid(kubelet))} s; the rest (edgecanary, the API server and controllers, pulls and process starts): ${rest.map(s).join(' s, ')} s, median ${s(mid(rest))} s`,

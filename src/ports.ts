@@ -183,6 +183,12 @@ export interface Cluster {
    * in one request, whatever else changed on the object meanwhile.
    */
   patchDeploymentJson(ns: string, name: string, ops: JsonPatchOp[]): Promise<Deployment | undefined>
+  /**
+   * Watches one Deployment (`?watch=1`, from its current state) and calls `onChange` with each
+   * version of it; returns the function that ends the watch. A watch that breaks ends quietly:
+   * callers keep a slower read of their own beside it.
+   */
+  watchDeployment(ns: string, name: string, onChange: (d: Deployment) => void): () => void
   deleteDeployment(ns: string, name: string): Promise<void>
   listPods(ns: string, labelSelector: string): Promise<Pod[]>
   /** GET through the API server's pod proxy: `/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}`. */

@@ -3,6 +3,7 @@ import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
 import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
+import { stableReached } from '../core/rollout.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
@@ -588,25 +589,40 @@ class ReleaseRun {
 
   /**
    * Waits until the stable Deployment has `n` ready pods and, with `all`, only updated ones.
-   * Reads cost a millisecond or two over the kept-alive connection; `everyMs` is how soon the
-   * end of the wait is seen.
+   * A watch on it ends the wait as soon as the controller reports it; a read every `everyMs`
+   * beside the watch covers a watch that broke (an API server restart) and the deadline.
    */
   private async waitStable(n: number, all: boolean, everyMs = 75): Promise<void> {
     const deadline = Date.now() + this.plan.readinessDeadlineMs
-    for (;;) {
-      const d = await this.mustStable()
-      const st = d.status ?? {}
-      const done =
-        (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
-        (st.readyReplicas ?? 0) >= n &&
-        (!all ||
-          ((st.updatedReplicas ?? 0) >= n && (st.replicas ?? 0) <= n && (st.availableReplicas ?? 0) >= n))
-      if (done) return
-      if (Date.now() > deadline)
-        throw new Rollback(
-          `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
-        )
-      await sleep(everyMs)
+    const reached = (d: Deployment) =>
+      stableReached({ generation: d.metadata.generation, status: d.status }, n, all)
+    let seen = false
+    let wake = () => {}
+    const stopWatch = this.cluster.watchDeployment(this.ns, this.plan.app, (d) => {
+      if (!reached(d)) return
+      seen = true
+      wake()
+    })
+    try {
+      for (;;) {
+        if (seen) return
+        const d = await this.mustStable()
+        if (seen || reached(d)) return
+        if (Date.now() > deadline)
+          throw new Rollback(
+            `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
+          )
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, everyMs)
+          wake = () => {
+            clearTimeout(t)
+            resolve()
+          }
+        })
+        wake = () => {}
+      }
+    } finally {
+      stopWatch()
     }
   }
 
@@ -817,8 +833,8 @@ class ReleaseRun {
     // read while the new pods start, so the append at the end is one write
     const history = this.cluster.getConfigMap(this.ns, historyName(this.plan.app))
     history.catch(() => {})
-    // the release ends as soon as this is seen: look often
-    await this.waitStable(this.state.replicas, true, 25)
+    // the release ends as soon as the watch sees this
+    await this.waitStable(this.state.replicas, true)
     this.podStartMs += Date.now() - asked
     const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)

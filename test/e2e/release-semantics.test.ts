@@ -189,6 +189,27 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     expect(await status()).toMatchObject({ phase: 'RolledBack', version: '2.5', ratio: '4:0' })
   })
 
+  it('watchDeployment: the state the watch starts from, then each change, until it is stopped', async () => {
+    const seen: (string | undefined)[] = []
+    const stop = cluster.watchDeployment(ns, 'kubeapp', (d) =>
+      seen.push(d.metadata.annotations?.['test.edgecanary.dev/watch']),
+    )
+    try {
+      await waitFor('the first event', async () => (seen.length > 0 ? true : undefined), 10_000, 20)
+      expect(seen[0]).toBeUndefined()
+      await kubectl(['annotate', 'deployment', 'kubeapp', '-n', ns, 'test.edgecanary.dev/watch=1'])
+      await waitFor('the annotation', async () => (seen.includes('1') ? true : undefined), 10_000, 20)
+    } finally {
+      stop()
+    }
+    const count = seen.length
+    await kubectl(['annotate', 'deployment', 'kubeapp', '-n', ns, 'test.edgecanary.dev/watch-'])
+    await new Promise((r) => setTimeout(r, 500))
+    // stopped: the change after it never arrives
+    expect(seen.length).toBe(count)
+    expect(seen.every((a) => a === undefined || a === '1')).toBe(true)
+  })
+
   it('Ctrl-C stops at a safe point with exit 130; status explains; release resumes to promotion', async () => {
     const child: ChildProcess = spawn(
       process.execPath,

@@ -833,14 +833,22 @@ class ReleaseRun {
     // read while the new pods start, so the append at the end is one write
     const history = this.cluster.getConfigMap(this.ns, historyName(this.plan.app))
     history.catch(() => {})
-    // the release ends as soon as the watch sees this
-    await this.waitStable(this.state.replicas, true)
+    // each new stable pod is asked its /version as soon as it answers, while the rollout goes on:
+    // once the Deployment is complete, only a pod not asked yet is left to ask
+    const answers = this.askVersionsWhileRolling()
+    try {
+      await this.waitStable(this.state.replicas, true)
+    } finally {
+      answers.stop()
+    }
     this.podStartMs += Date.now() - asked
     const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)
-    // Ready already says /health answers: only /version is asked
     const versions = await Promise.all(
       updated.map(async (p) => {
+        const known = await answers.answer(p)
+        if (known !== undefined) return { pod: p.metadata.name, version: known }
+        // Ready already says /health answers: only /version is asked
         const r = await this.ask(p, '/version')
         return { pod: p.metadata.name, version: r.status === 200 ? r.body.trim() : `HTTP ${r.status}` }
       }),
@@ -861,6 +869,51 @@ class ReleaseRun {
     // the final phase, and a holder taking over after that sees a finished release and does nothing
     await appendHistory(this.cluster, this.state, history)
     h.done(`${this.plan.app} ${this.plan.version} on ${this.state.replicas}/${this.state.replicas} pods`)
+  }
+
+  /**
+   * Asks each running pod of the stable Deployment at the release's image for its /version
+   * through the pod proxy, as soon as it runs, until it has answered 200 or `stop()`. A pod's
+   * answer (by uid) does not change while its container runs that image, so it stands for the
+   * check after the rollout; anything else (not listening yet, an error) is asked again 100 ms
+   * later. `answer(p)` waits for an ask still under way rather than sending another.
+   */
+  private askVersionsWhileRolling(): { answer(p: Pod): Promise<string | undefined>; stop(): void } {
+    const asks = new Map<string, Promise<string | undefined>>()
+    const known = new Set<string>()
+    const notBefore = new Map<string, number>()
+    let stopped = false
+    const selector = `app=${this.plan.app},track=stable`
+    const uidOf = (p: Pod) => p.metadata.uid ?? p.metadata.name
+    void (async () => {
+      for (let i = 0; !stopped && i < 4000; i++) {
+        const pods = await this.cluster.listPods(this.ns, selector).catch(() => [] as Pod[])
+        const updated = live(pods).filter((p) => p.spec.containers[0]?.image === this.state.image)
+        // every new pod has answered: the rollout has nothing more to show
+        if (updated.length >= this.state.replicas && updated.every((p) => known.has(uidOf(p)))) return
+        for (const p of updated) {
+          const uid = uidOf(p)
+          if (stopped || known.has(uid) || asks.has(uid) || Date.now() < (notBefore.get(uid) ?? 0)) continue
+          if (!p.status?.containerStatuses?.[0]?.state?.running) continue
+          const ask = this.ask(p, '/version')
+            .then((r) => (r.status === 200 ? r.body.trim() : undefined))
+            .catch(() => undefined)
+          asks.set(uid, ask)
+          void ask.then((v) => {
+            if (v !== undefined) return known.add(uid)
+            asks.delete(uid)
+            notBefore.set(uid, Date.now() + 100)
+          })
+        }
+        await sleep(25)
+      }
+    })()
+    return {
+      answer: async (p) => asks.get(uidOf(p)) ?? undefined,
+      stop: () => {
+        stopped = true
+      },
+    }
   }
 
   async rollback(reason: string, final: 'RolledBack' | 'Aborted'): Promise<void> {

@@ -189,6 +189,28 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     expect(await status()).toMatchObject({ phase: 'RolledBack', version: '2.5', ratio: '4:0' })
   })
 
+  it('promotion: a new stable pod whose /version does not answer 200 is found once the rollout is complete, and rolled back', async () => {
+    // the stable template's own env fails every / and /version; the canary overrides it, so the
+    // gate and the analysis pass and only the promoted stable pods (the stable env kept) fail
+    await kubectl(['set', 'env', 'deployment/kubeapp', '-n', ns, 'FAIL_RATE=1'])
+    await kubectl(['rollout', 'status', 'deployment/kubeapp', '-n', ns, '--timeout=60s'])
+    try {
+      const before = (await cluster.getDeployment(ns, 'kubeapp'))?.spec.template.spec.containers[0].image
+      const image = await pushSampleApp(sb, '2.7')
+      const r = await ec(['release', '2.7', '--image', image, ...fast, '--env', 'FAIL_RATE=0'])
+      expect(r.status, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(/rolled back: after promotion kubeapp-[a-z0-9-]+ answers \/version "HTTP 500"/)
+      expect(await status()).toMatchObject({ phase: 'RolledBack', version: '2.7', ratio: '4:0' })
+      const d = await cluster.getDeployment(ns, 'kubeapp')
+      expect(d?.spec.template.spec.containers[0].image).toBe(before)
+      expect(d?.status).toMatchObject({ replicas: 4, updatedReplicas: 4, readyReplicas: 4 })
+      expect((await cluster.getDeployment(ns, 'kubeapp-canary'))?.spec.replicas).toBe(0)
+    } finally {
+      await kubectl(['set', 'env', 'deployment/kubeapp', '-n', ns, 'FAIL_RATE-'])
+      await kubectl(['rollout', 'status', 'deployment/kubeapp', '-n', ns, '--timeout=60s'])
+    }
+  })
+
   it('watchDeployment: the state the watch starts from, then each change, until it is stopped', async () => {
     const seen: (string | undefined)[] = []
     const stop = cluster.watchDeployment(ns, 'kubeapp', (d) =>

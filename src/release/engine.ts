@@ -865,9 +865,10 @@ class ReleaseRun {
     ])
     this.state.reason = undefined
     await this.transition('Succeeded', `${this.plan.version} promoted`)
-    // unfenced (a ConfigMap written with its own resourceVersion): it follows the fenced write of
-    // the final phase, and a holder taking over after that sees a finished release and does nothing
-    await appendHistory(this.cluster, this.state, history)
+    // the history is unfenced (a ConfigMap written with its own resourceVersion): it follows the
+    // fenced write of the final phase, so the Lease can go beside it; a holder taking over after
+    // that sees a finished release and does nothing
+    await Promise.all([appendHistory(this.cluster, this.state, history), this.lock.release().catch(() => {})])
     h.done(`${this.plan.app} ${this.plan.version} on ${this.state.replicas}/${this.state.replicas} pods`)
   }
 

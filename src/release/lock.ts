@@ -129,6 +129,7 @@ export async function acquireLock(
   let lost = false
   // the renewal under way, if any: release() waits for it, so the two never race on the Lease
   let renewing: Promise<void> = Promise.resolve()
+  let released: Promise<void> | undefined
   const renew = setInterval(
     () => {
       renewing = renewOnce()
@@ -243,20 +244,24 @@ export async function acquireLock(
         )
       }
     },
-    async release() {
-      clearInterval(renew)
-      await renewing
-      // first against the version this holder last wrote (one request when nobody wrote since);
-      // a 409 means the Lease moved under us (a passing writer, a takeover): read it again
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const cur = attempt === 0 && !lost ? current : await cluster.getLease(ns, name)
-        if (cur?.spec.holderIdentity !== identity) return
-        const done = await cluster.replaceLease(ns, {
-          ...cur,
-          spec: { ...cur.spec, holderIdentity: '', leaseDurationSeconds: 1 },
-        })
-        if (done) return
-      }
+    release() {
+      // once: the engine lets go as soon as a release is over, and again on its way out
+      released ??= (async () => {
+        clearInterval(renew)
+        await renewing
+        // first against the version this holder last wrote (one request when nobody wrote since);
+        // a 409 means the Lease moved under us (a passing writer, a takeover): read it again
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const cur = attempt === 0 && !lost ? current : await cluster.getLease(ns, name)
+          if (cur?.spec.holderIdentity !== identity) return
+          const done = await cluster.replaceLease(ns, {
+            ...cur,
+            spec: { ...cur.spec, holderIdentity: '', leaseDurationSeconds: 1 },
+          })
+          if (done) return
+        }
+      })()
+      return released
     },
   }
 }

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { request } from 'node:https'
-import { parse } from 'yaml'
+import { watchApi } from './api-watch.js'
 
 /** When this client saw each pod reach a state, in ms of performance.now(). */
 export interface PodTimes {
@@ -29,34 +27,8 @@ interface PodEvent {
  * millisecond or two on loopback.
  */
 export function watchPodTimes(kubeconfig: string, ns: string): { pods: Map<string, PodTimes>; stop(): void } {
-  const cfg = parse(readFileSync(kubeconfig, 'utf8')) as {
-    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[]
-    users: { user: { token: string } }[]
-  }
-  const server = new URL(cfg.clusters[0].cluster.server)
   const pods = new Map<string, PodTimes>()
-  let buf = ''
-  const req = request(
-    {
-      host: server.hostname,
-      port: server.port,
-      path: `/api/v1/namespaces/${ns}/pods?watch=true`,
-      ca: Buffer.from(cfg.clusters[0].cluster['certificate-authority-data'], 'base64'),
-      headers: { authorization: `Bearer ${cfg.users[0].user.token}` },
-    },
-    (res) => {
-      res.on('data', (chunk: Buffer) => {
-        buf += chunk.toString()
-        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-          const line = buf.slice(0, i)
-          buf = buf.slice(i + 1)
-          if (line.trim()) note(JSON.parse(line) as PodEvent)
-        }
-      })
-    },
-  )
-  req.on('error', () => {})
-  req.end()
+  const watch = watchApi<PodEvent>(kubeconfig, `/api/v1/namespaces/${ns}/pods?watch=true`, note)
   function note(ev: PodEvent): void {
     const now = performance.now()
     const p = ev.object
@@ -74,7 +46,7 @@ export function watchPodTimes(kubeconfig: string, ns: string): { pods: Map<strin
     )
       t.containersReady = now
   }
-  return { pods, stop: () => req.destroy() }
+  return { pods, stop: () => watch.stop() }
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { sandboxCredentials, watchApi } from '../helpers/api-watch.js'
 import { runCli } from '../helpers/cli.js'
 import { pushSampleApp } from '../helpers/images.js'
 import { podProcesses, processState } from '../helpers/pod-processes.js'
@@ -118,26 +118,12 @@ describe('sandbox semantics', () => {
   /** A watch over HTTP: the events seen so far, in order, until `stop()`. */
   const watchPods = (selector: string, resourceVersion: string) => {
     const seen: { type: string; object: PodJson }[] = []
-    let buf = ''
-    const req = httpsRequest(
-      `${sb.apiUrl}/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=${encodeURIComponent(selector)}&resourceVersion=${resourceVersion}`,
-      { ca, headers: { authorization: `Bearer ${token}` } },
-      (res) => {
-        res.on('data', (c: Buffer) => {
-          buf += c.toString()
-          let i = buf.indexOf('\n')
-          while (i >= 0) {
-            if (buf.slice(0, i).trim())
-              seen.push(JSON.parse(buf.slice(0, i)) as { type: string; object: PodJson })
-            buf = buf.slice(i + 1)
-            i = buf.indexOf('\n')
-          }
-        })
-      },
+    const w = watchApi<{ type: string; object: PodJson }>(
+      sb.kubeconfig,
+      `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=${encodeURIComponent(selector)}&resourceVersion=${resourceVersion}`,
+      (ev) => seen.push(ev),
     )
-    req.on('error', () => {})
-    req.end()
-    return { seen, stop: () => req.destroy() }
+    return { seen, stop: w.stop }
   }
 
   const deployment = (
@@ -177,12 +163,9 @@ ${o.readiness === false ? '' : '        readinessProbe: {httpGet: {path: /health
 
   beforeAll(async () => {
     sb = await startSandbox({ nodes: 2, backoffBaseMs: 500 })
-    const cfg = parse(readFileSync(sb.kubeconfig, 'utf8')) as {
-      clusters: { cluster: { 'certificate-authority-data': string } }[]
-      users: { user: { token: string } }[]
-    }
-    ca = Buffer.from(cfg.clusters[0].cluster['certificate-authority-data'], 'base64').toString()
-    token = cfg.users[0].user.token
+    const creds = sandboxCredentials(sb.kubeconfig)
+    ca = creds.ca.toString()
+    token = creds.token
     v1 = await pushSampleApp(sb, '1.0')
     v2 = await pushSampleApp(sb, '2.0')
     await apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`)

@@ -16,6 +16,10 @@ interface Report {
   versions: { version: string; percent: number }[]
 }
 
+// RUNS: how many healthy releases (below); read before the sandbox starts
+const runs = Number(process.env.RUNS ?? 15)
+if (!Number.isInteger(runs) || runs < 1)
+  throw new Error(`RUNS=${process.env.RUNS}: a whole number ≥ 1, e.g. RUNS=5`)
 const sb = await startSandbox({ nodes: 4, backoffBaseMs: 1000 })
 const work = join(sb.home, 'work')
 mkdirSync(work)
@@ -31,7 +35,6 @@ try {
   // 1/(2√n) s: 0.17 s for 9 runs, 0.13 s for 15. Each run starts after a random
   // 0–1 s pause: runs one after another are spaced almost alike, so without it they met the
   // relist at nearly the same phase, and a whole bench came out lucky or unlucky together.
-  const runs = Number(process.env.RUNS ?? 15)
   const healthy = ['2.0', ...Array.from({ length: runs - 1 }, (_, i) => `2.0.${i + 1}`)]
   for (const v of healthy) await ec(['build', '--version', v, '--source', join(repoRoot, 'sample-app')])
   const waits = 3 * 2 * 2000

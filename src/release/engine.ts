@@ -4,6 +4,14 @@ import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
 import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
+import {
+  addEvent,
+  addInterval,
+  endSteps,
+  intervalStats,
+  startStep,
+  type TimelineEventKind,
+} from '../core/timeline.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
@@ -331,8 +339,20 @@ class ReleaseRun {
     await this.events
   }
 
+  /** Adds an event to the release's timeline; it is stored with the next state write. */
+  record(kind: TimelineEventKind, text: string): void {
+    this.state.timeline = addEvent(this.state.timeline, { atMs: this.elapsedMs(), kind, text })
+  }
+
+  private elapsedMs(): number {
+    return Date.now() - Date.parse(this.state.startedAt)
+  }
+
   async transition(phase: Phase, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
     this.state.phase = phase
+    if (phase === 'Promoting' || FINAL_PHASES.includes(phase))
+      this.state.timeline = endSteps(this.state.timeline, this.elapsedMs())
+    this.record('phase', `${phase}: ${message}`)
     if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'RollingBack')
       this.state.reason = this.state.reason ?? message
     // the event and the notification follow a state write the fence let through
@@ -415,10 +435,21 @@ class ReleaseRun {
     // 2. pre-traffic gate through the pod proxy, then the gate condition lets them into the Service
     h.update('pre-traffic gate: /health and /version of each canary pod')
     await this.gateCanaryPods()
+    this.record(
+      'gate',
+      `step ${i + 1}: /health and /version of ${s.canary} canary pod(s) passed; in the Service`,
+    )
     await this.waitCanaryReady(s.canary)
     // 3. only now remove stable pods
     await this.lock.patch(this.plan.app, { spec: { replicas: s.stable } })
     await this.waitStable(s.stable, false)
+    this.state.timeline = startStep(this.state.timeline, {
+      index: i,
+      weight: s.weight,
+      stable: s.stable,
+      canary: s.canary,
+      atMs: this.elapsedMs(),
+    })
     h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
     const failedBefore = this.failedChecks
     // the next step's canary pods start near the end of this analysis, held out of the Service
@@ -457,6 +488,7 @@ class ReleaseRun {
         .map((c) => Date.parse(c.lastState?.terminated?.finishedAt ?? c.state?.terminated?.finishedAt ?? ''))
         .filter(Number.isFinite)
       this.sawFailure(ended.length > 0 ? Math.min(...ended) : Date.now())
+      this.record('fast-fail', reason)
       throw new Rollback(reason)
     }
   }
@@ -687,6 +719,7 @@ class ReleaseRun {
         // a canary 5xx rolls back at once, without waiting for the interval to end
         const early = this.verdict(this.samples, [])
         if (!early.ok && early.fatal) {
+          this.recordInterval(this.samples, false)
           const first = this.samples.find((x) => x.version === this.plan.version && (x.status ?? 0) >= 500)
           this.sawFailure((first as { at?: number } | undefined)?.at ?? Date.now())
           throw new Rollback(early.reason ?? 'canary failed')
@@ -705,6 +738,8 @@ class ReleaseRun {
       const samples = this.samples
       this.samples = []
       const v = this.verdict(samples, await (checks ?? this.checkServingPods()))
+      this.recordInterval(samples, v.ok)
+      if (!v.ok) this.record('analysis', `interval ${it + 1}: ${v.reason ?? 'failed'}`)
       this.state.lastAnalysis = {
         at: new Date().toISOString(),
         ok: v.ok,
@@ -728,6 +763,16 @@ class ReleaseRun {
       if (!v.ok && (v.fatal || this.failedChecks >= this.plan.analysis.threshold))
         throw new Rollback(v.reason ?? 'analysis failed')
     }
+  }
+
+  /** One analysis interval in the timeline: both sides' requests, errors, success rate, p50 and p99. */
+  private recordInterval(samples: RequestSample[], ok: boolean): void {
+    this.state.timeline = addInterval(this.state.timeline, {
+      step: this.state.step,
+      atMs: this.elapsedMs(),
+      ok,
+      ...intervalStats(samples, this.plan.version),
+    })
   }
 
   private verdict(samples: RequestSample[], pods: PodCheck[]): IntervalVerdict {
@@ -922,6 +967,7 @@ class ReleaseRun {
     this.state.reason = reason
     this.sawFailure(Date.now())
     this.stopLoad()
+    if (reason.startsWith('pre-traffic gate')) this.record('gate', reason)
     await this.transition('RollingBack', reason, 'Warning')
     const stable = await this.mustStable()
     const containers = stable.spec.template.spec.containers.map((c, i) =>

@@ -4,7 +4,7 @@ import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { resolveContext } from '../cli/context.js'
 import { type ReleaseReport, releaseReport } from '../core/timeline.js'
 import { UsageError } from '../errors.js'
-import { readHistory, readState } from '../release/state.js'
+import { findRelease } from '../report/find-release.js'
 import { htmlReport } from '../report/html.js'
 import { markdownReport } from '../report/markdown.js'
 
@@ -40,15 +40,7 @@ export default class Report extends BaseCommand {
     const { args, flags } = await this.parse(Report)
     const ctx = await resolveContext(flags, { app: flags.app, findRelease: true })
     await ctx.cluster.ping()
-    const [history, stable] = await Promise.all([
-      readHistory(ctx.cluster, ctx.namespace, ctx.app),
-      ctx.cluster.getDeployment(ctx.namespace, ctx.app),
-    ])
-    // a release still running (or interrupted) is newer than anything in the history
-    const current = readState(stable)
-    const all =
-      current && !history.some((h) => h.startedAt === current.startedAt) ? [...history, current] : history
-    const found = args.version ? all.filter((s) => s.version === args.version).pop() : all[all.length - 1]
+    const found = await findRelease(ctx.cluster, ctx.namespace, ctx.app, args.version)
     if (!found) {
       throw new UsageError(
         args.version

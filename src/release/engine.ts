@@ -2,6 +2,7 @@ import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample 
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
+import { judgeMetrics, type MetricResult, promDuration } from '../core/prometheus.js'
 import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
 import {
@@ -17,6 +18,7 @@ import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
+import { queryMetrics } from './prometheus.js'
 import { externalUrl } from './service-url.js'
 import {
   appendHistory,
@@ -707,10 +709,12 @@ class ReleaseRun {
       // the pods' /health and /version are asked in the interval's last moments, so their
       // answers are in when it ends
       let checks: Promise<PodCheck[]> | undefined
+      let metrics: Promise<MetricResult[]> | undefined
       while (Date.now() < end) {
         if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
           checks = this.checkServingPods()
           checks.catch(() => {})
+          metrics = this.queryMetrics()
         }
         this.checkSignal()
         await this.checkRequests()
@@ -737,7 +741,11 @@ class ReleaseRun {
       }
       const samples = this.samples
       this.samples = []
-      const v = this.verdict(samples, await (checks ?? this.checkServingPods()))
+      const [pods, asked] = await Promise.all([
+        checks ?? this.checkServingPods(),
+        metrics ?? this.queryMetrics(),
+      ])
+      const v = this.withMetrics(this.verdict(samples, pods), asked)
       this.recordInterval(samples, v.ok)
       if (!v.ok) this.record('analysis', `interval ${it + 1}: ${v.reason ?? 'failed'}`)
       this.state.lastAnalysis = {
@@ -763,6 +771,27 @@ class ReleaseRun {
       if (!v.ok && (v.fatal || this.failedChecks >= this.plan.analysis.threshold))
         throw new Rollback(v.reason ?? 'analysis failed')
     }
+  }
+
+  /** The Prometheus checks of `analysis.metrics` for the canary track (none configured: none asked). */
+  private queryMetrics(): Promise<MetricResult[]> {
+    const { prometheus, metrics } = this.plan.analysis
+    if (!prometheus || metrics.length === 0) return Promise.resolve([])
+    return queryMetrics(prometheus, metrics, {
+      app: this.plan.app,
+      namespace: this.ns,
+      track: 'canary',
+      interval: promDuration(this.intervalMs),
+    })
+  }
+
+  /** A verdict the request and pod checks passed fails when a metric is out of its range or has no value. */
+  private withMetrics(v: IntervalVerdict, results: MetricResult[]): IntervalVerdict {
+    if (results.length === 0) return v
+    const m = judgeMetrics(this.plan.analysis.metrics, results)
+    if (m.ok) return v
+    this.record('metric', m.reason ?? 'metric check failed')
+    return v.ok ? { ...v, ok: false, fatal: false, reason: m.reason } : v
   }
 
   /** One analysis interval in the timeline: both sides' requests, errors, success rate, p50 and p99. */

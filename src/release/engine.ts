@@ -791,7 +791,8 @@ class ReleaseRun {
     const m = judgeMetrics(this.plan.analysis.metrics, results)
     if (m.ok) return v
     this.record('metric', m.reason ?? 'metric check failed')
-    return v.ok ? { ...v, ok: false, fatal: false, reason: m.reason } : v
+    // both failed: the reason names both, so the metric is not hidden behind a pod's answer
+    return { ...v, ok: false, reason: v.ok ? m.reason : `${v.reason}; ${m.reason}` }
   }
 
   /** One analysis interval in the timeline: both sides' requests, errors, success rate, p50 and p99. */

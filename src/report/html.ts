@@ -9,7 +9,9 @@ const LEFT = 64
 const RIGHT = 24
 const PANEL = 150
 const GAP = 46
-const TOP = 30
+const TOP = 58
+/** The row of verdict dots, above the panels. */
+const VERDICTS = 18
 
 interface Panel {
   title: string
@@ -123,13 +125,14 @@ export function htmlReport(r: ReleaseReport): string {
   for (const s of r.steps) {
     const sx = x(Date.parse(s.startedAt)).toFixed(1)
     svg.push(
-      `<line class="step-boundary" data-step="${s.index + 1}" x1="${sx}" y1="${TOP - 4}" x2="${sx}" y2="${H - GAP + 8}"/>`,
+      `<line class="step-boundary" data-step="${s.index + 1}" x1="${sx}" y1="${VERDICTS - 8}" x2="${sx}" y2="${H - GAP + 8}"/>`,
       `<text class="step-label" x="${Number(sx) + 3}" y="${H - GAP + 22}">step ${s.index + 1}: ${s.stable}:${s.canary}</text>`,
     )
   }
+  svg.push(`<text class="axis" x="${LEFT - 6}" y="${VERDICTS + 4}" text-anchor="end">verdict</text>`)
   for (const { i, t } of intervals)
     svg.push(
-      `<circle class="verdict verdict-${i.verdict}" cx="${x(t).toFixed(1)}" cy="${TOP - 14}" r="5"><title>${esc(`${i.at}: ${i.verdict}`)}</title></circle>`,
+      `<circle class="verdict verdict-${i.verdict}" cx="${x(t).toFixed(1)}" cy="${VERDICTS}" r="5"><title>${esc(`${i.at}: ${i.verdict}`)}</title></circle>`,
     )
   svg.push(
     `<text class="axis" x="${LEFT}" y="${H - 4}">${esc(r.startedAt.slice(11, 19))}</text>`,

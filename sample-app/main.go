@@ -1,4 +1,5 @@
-// sample-app is the Go HTTP server edgecanary releases: /, /version, /health.
+// sample-app is the Go HTTP server edgecanary releases: /, /version, /health, and /metrics
+// (Prometheus text format: requests by code, path and version, a latency histogram).
 //
 // The version is set at build time: go build -ldflags "-X main.version=2.0".
 // Fault knobs (environment) let tests and demos make a release go wrong on purpose:
@@ -147,7 +148,7 @@ func main() {
 		}
 	}
 	app := NewApp(knobs)
-	srv := &http.Server{Addr: ":" + port, Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: ":" + port, Handler: NewMetrics().Instrument(app.Handler()), ReadHeaderTimeout: 5 * time.Second}
 
 	if knobs.CrashAfter > 0 {
 		time.AfterFunc(knobs.CrashAfter, func() {

@@ -27,6 +27,8 @@ if [ "$profile" = test ]; then
     [nsenter]=util-linux
     [jq]=jq
     [curl]=curl
+    [prometheus]=prometheus
+    [chromium]=chromium
   )
 fi
 

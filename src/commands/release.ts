@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
@@ -5,12 +6,16 @@ import { buildAndPush } from '../build/index.js'
 import { resolveContext } from '../cli/context.js'
 import { durationSchema, parseDuration } from '../core/config.js'
 import { parseSteps, planSteps } from '../core/release-plan.js'
+import { releaseReport } from '../core/timeline.js'
 import { UsageError } from '../errors.js'
+import type { Cluster } from '../ports.js'
 import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { resolveImageDigest } from '../registry/resolve.js'
 import { canaryDeployment, type ReleaseResult, runRelease } from '../release/engine.js'
 import { preflight, readClusterFacts } from '../release/preflight.js'
+import { findRelease } from '../report/find-release.js'
+import { markdownReport } from '../report/markdown.js'
 import { edgecanaryHome } from '../sandbox/paths.js'
 
 export default class Release extends BaseCommand {
@@ -139,6 +144,8 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
         hint: 'run `edgecanary init`, or pass --image',
       })
     const ac = new AbortController()
+    /** The engine ran: a GitHub Actions step summary gets the release's report, however it ended. */
+    let reached = false
     const onSigint = () => ac.abort()
     process.once('SIGINT', onSigint)
     process.once('SIGTERM', onSigint)
@@ -197,6 +204,7 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
               progress.note(`--skip-preflight: ${image} is not in the registry; deploying it as given`)
             image = pinned ?? image
           }
+          reached = true
           const r = await runRelease(
             { cluster: ctx.cluster, progress, signal: ac.signal },
             {
@@ -226,6 +234,19 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
     } finally {
       process.off('SIGINT', onSigint)
       process.off('SIGTERM', onSigint)
+      const summary = process.env.GITHUB_STEP_SUMMARY
+      if (reached && summary)
+        await appendStepSummary(ctx.cluster, ctx.namespace, cfg.app, args.version, summary)
     }
+  }
+}
+
+/** Appends the release's Markdown report to GitHub Actions' step summary; failing to is only a warning. */
+async function appendStepSummary(cluster: Cluster, ns: string, app: string, version: string, file: string) {
+  try {
+    const found = await findRelease(cluster, ns, app, version)
+    if (found) appendFileSync(file, `${markdownReport(releaseReport(found))}\n`)
+  } catch (err) {
+    process.stderr.write(`warning: could not write the step summary to ${file}: ${(err as Error).message}\n`)
   }
 }

@@ -1,14 +1,15 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { resolveContext } from '../cli/context.js'
+import type { RequestSample } from '../core/analysis.js'
 import { ReleaseFailed, UsageError } from '../errors.js'
 import { externalUrl } from '../release/service-url.js'
-import { bars, summarize, type VerifyReport } from '../verify/report.js'
+import { bars, secondLine, summarize, type VerifyReport } from '../verify/report.js'
 import { runRequests } from '../verify/traffic.js'
 
 export default class Verify extends BaseCommand {
   static override description =
-    'Show what users see: requests to the Service’s external address, each on a fresh connection (keep-alive would pin one pod), with the version distribution, errors and p50/p99'
+    'Show what users see: requests to the Service’s external address, each on a fresh connection (keep-alive would pin one pod), with the version distribution, errors, and p50/p99 per version; a loop longer than 2 s prints a line per second with the version shares, so the shift shows as it happens'
   static override examples = [
     '<%= config.bin %> verify',
     '<%= config.bin %> verify --requests 2000 --rate 200',
@@ -44,13 +45,15 @@ export default class Verify extends BaseCommand {
     }
     const url = new URL(flags.path, base).toString()
     this.info(`${flags.requests} requests to ${url} at ${flags.rate}/s, fresh connection each`)
+    const perSecond = !this.jsonEnabled() && flags.requests / flags.rate > 2 ? secondTicker() : undefined
     const results = await runRequests({
       url,
       requests: flags.requests,
       rate: flags.rate,
       concurrency: flags.concurrency,
       timeoutMs: flags.timeout,
-    })
+      onResult: perSecond?.add,
+    }).finally(() => perSecond?.stop())
     const report = summarize(results)
     if (!this.jsonEnabled()) {
       for (const line of bars(report.versions)) process.stdout.write(`${line}\n`)
@@ -59,10 +62,11 @@ export default class Verify extends BaseCommand {
         `latency p50 ${report.p50Ms ?? '-'} ms, p99 ${report.p99Ms ?? '-'} ms; ${report.errorCount} error(s) in ${report.requests} requests\n`,
       )
     }
-    const other = report.versions.filter((v) => v.version !== flags['expect-version'])
+    const seen = Object.entries(report.versions).filter(([, v]) => v.count > 0)
+    const other = seen.filter(([v]) => v !== flags['expect-version'])
     if (flags['expect-version'] && (other.length > 0 || report.errorCount > (flags['max-errors'] ?? 0))) {
       throw new ReleaseFailed(
-        `expected only ${flags['expect-version']}, saw ${report.versions.map((v) => `${v.version} ${v.percent}%`).join(', ') || 'no answer'}${report.errorCount ? ` and ${report.errorCount} error(s)` : ''}`,
+        `expected only ${flags['expect-version']}, saw ${seen.map(([v, f]) => `${v} ${f.share}%`).join(', ') || 'no answer'}${report.errorCount ? ` and ${report.errorCount} error(s)` : ''}`,
         {
           hint: 'a release may be in progress (edgecanary status)',
           details: { report },
@@ -76,5 +80,24 @@ export default class Verify extends BaseCommand {
       })
     }
     return { url, ...report }
+  }
+}
+
+/** Prints, once a second, the version shares of the answers that arrived in that second. */
+function secondTicker(): { add(r: RequestSample): void; stop(): void } {
+  let bucket: RequestSample[] = []
+  const flush = () => {
+    process.stdout.write(`${secondLine(new Date().toISOString().slice(11, 19), bucket)}\n`)
+    bucket = []
+  }
+  const timer = setInterval(flush, 1000)
+  return {
+    add: (r) => {
+      bucket.push(r)
+    },
+    stop: () => {
+      clearInterval(timer)
+      if (bucket.length > 0) flush()
+    },
   }
 }

@@ -34,20 +34,64 @@ const between = (min: number, max: number) => z.number().check(z.minimum(min), z
 const intBetween = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.int().check(z.minimum(min), z.maximum(max))
 
-export const analysisSchema = z.strictObject({
-  interval: z._default(durationSchema, '10s'),
-  iterations: z._default(intBetween(1, 100), 3),
-  /** Failed checks tolerated before rollback (Flagger's threshold). */
-  threshold: z._default(intBetween(1, 100), 2),
-  /** Minimum success rate of canary requests, percent. */
-  successRate: z._default(between(0, 100), 99),
-  /** Maximum p99 latency of canary requests, milliseconds. */
-  maxLatencyMs: z._default(intBetween(1), 500),
-  /** Built-in load, requests per second through the Service; 0 turns it off. */
-  load: z._default(between(0, 1000), 10),
-  /** Minimum canary responses per interval before rate/latency checks count. */
-  minSamples: z._default(intBetween(0), 5),
-})
+/** The placeholders a metric's query may use (see src/core/prometheus.ts). */
+export const QUERY_PLACEHOLDERS = ['app', 'namespace', 'track', 'interval'] as const
+
+const metricSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a short name (letters, digits, _ . -)')),
+    query: z.string().check(
+      z.minLength(1),
+      z.maxLength(4096),
+      z.refine(
+        (q) =>
+          [...q.matchAll(/{{\s*([^}]*?)\s*}}/g)].every((m) =>
+            (QUERY_PLACEHOLDERS as readonly string[]).includes(m[1]),
+          ),
+        `may use only the placeholders ${QUERY_PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`,
+      ),
+    ),
+    min: z.optional(z.number()),
+    max: z.optional(z.number()),
+  })
+  .check(
+    z.refine(
+      (m) => m.min !== undefined || m.max !== undefined,
+      'needs min or max (the range the value must stay in)',
+    ),
+    z.refine(
+      (m) => m.min === undefined || m.max === undefined || m.min <= m.max,
+      'min must not be above max',
+    ),
+  )
+
+export const analysisSchema = z
+  .strictObject({
+    interval: z._default(durationSchema, '10s'),
+    iterations: z._default(intBetween(1, 100), 3),
+    /** Failed checks tolerated before rollback (Flagger's threshold). */
+    threshold: z._default(intBetween(1, 100), 2),
+    /** Minimum success rate of canary requests, percent. */
+    successRate: z._default(between(0, 100), 99),
+    /** Maximum p99 latency of canary requests, milliseconds. */
+    maxLatencyMs: z._default(intBetween(1), 500),
+    /** Built-in load, requests per second through the Service; 0 turns it off. */
+    load: z._default(between(0, 1000), 10),
+    /** Minimum canary responses per interval before rate/latency checks count. */
+    minSamples: z._default(intBetween(0), 5),
+    /** Prometheus base URL (`http://prometheus.monitoring:9090`); the `metrics` queries go there. */
+    prometheus: z.optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    /** PromQL checks per analysis interval; a value outside [min, max] fails the check. */
+    metrics: z._default(z.array(metricSchema), []),
+  })
+  .check(
+    z.refine((a) => a.metrics.length === 0 || a.prometheus !== undefined, {
+      message: 'metrics need analysis.prometheus (the Prometheus URL to query)',
+      path: ['prometheus'],
+    }),
+  )
 
 export const configSchema = z.strictObject({
   app: z._default(dnsLabel, 'kubeapp'),

@@ -2,13 +2,23 @@ import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample 
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
+import { judgeMetrics, type MetricResult, promDuration } from '../core/prometheus.js'
 import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
+import {
+  addEvent,
+  addInterval,
+  endSteps,
+  intervalStats,
+  startStep,
+  type TimelineEventKind,
+} from '../core/timeline.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
+import { queryMetrics } from './prometheus.js'
 import { externalUrl } from './service-url.js'
 import {
   appendHistory,
@@ -331,8 +341,20 @@ class ReleaseRun {
     await this.events
   }
 
+  /** Adds an event to the release's timeline; it is stored with the next state write. */
+  record(kind: TimelineEventKind, text: string): void {
+    this.state.timeline = addEvent(this.state.timeline, { atMs: this.elapsedMs(), kind, text })
+  }
+
+  private elapsedMs(): number {
+    return Date.now() - Date.parse(this.state.startedAt)
+  }
+
   async transition(phase: Phase, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
     this.state.phase = phase
+    if (phase === 'Promoting' || FINAL_PHASES.includes(phase))
+      this.state.timeline = endSteps(this.state.timeline, this.elapsedMs())
+    this.record('phase', `${phase}: ${message}`)
     if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'RollingBack')
       this.state.reason = this.state.reason ?? message
     // the event and the notification follow a state write the fence let through
@@ -415,10 +437,21 @@ class ReleaseRun {
     // 2. pre-traffic gate through the pod proxy, then the gate condition lets them into the Service
     h.update('pre-traffic gate: /health and /version of each canary pod')
     await this.gateCanaryPods()
+    this.record(
+      'gate',
+      `step ${i + 1}: /health and /version of ${s.canary} canary pod(s) passed; in the Service`,
+    )
     await this.waitCanaryReady(s.canary)
     // 3. only now remove stable pods
     await this.lock.patch(this.plan.app, { spec: { replicas: s.stable } })
     await this.waitStable(s.stable, false)
+    this.state.timeline = startStep(this.state.timeline, {
+      index: i,
+      weight: s.weight,
+      stable: s.stable,
+      canary: s.canary,
+      atMs: this.elapsedMs(),
+    })
     h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
     const failedBefore = this.failedChecks
     // the next step's canary pods start near the end of this analysis, held out of the Service
@@ -457,6 +490,7 @@ class ReleaseRun {
         .map((c) => Date.parse(c.lastState?.terminated?.finishedAt ?? c.state?.terminated?.finishedAt ?? ''))
         .filter(Number.isFinite)
       this.sawFailure(ended.length > 0 ? Math.min(...ended) : Date.now())
+      this.record('fast-fail', reason)
       throw new Rollback(reason)
     }
   }
@@ -675,10 +709,12 @@ class ReleaseRun {
       // the pods' /health and /version are asked in the interval's last moments, so their
       // answers are in when it ends
       let checks: Promise<PodCheck[]> | undefined
+      let metrics: Promise<MetricResult[]> | undefined
       while (Date.now() < end) {
         if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
           checks = this.checkServingPods()
           checks.catch(() => {})
+          metrics = this.queryMetrics()
         }
         this.checkSignal()
         await this.checkRequests()
@@ -687,6 +723,7 @@ class ReleaseRun {
         // a canary 5xx rolls back at once, without waiting for the interval to end
         const early = this.verdict(this.samples, [])
         if (!early.ok && early.fatal) {
+          this.recordInterval(this.samples, false)
           const first = this.samples.find((x) => x.version === this.plan.version && (x.status ?? 0) >= 500)
           this.sawFailure((first as { at?: number } | undefined)?.at ?? Date.now())
           throw new Rollback(early.reason ?? 'canary failed')
@@ -704,7 +741,13 @@ class ReleaseRun {
       }
       const samples = this.samples
       this.samples = []
-      const v = this.verdict(samples, await (checks ?? this.checkServingPods()))
+      const [pods, asked] = await Promise.all([
+        checks ?? this.checkServingPods(),
+        metrics ?? this.queryMetrics(),
+      ])
+      const v = this.withMetrics(this.verdict(samples, pods), asked)
+      this.recordInterval(samples, v.ok)
+      if (!v.ok) this.record('analysis', `interval ${it + 1}: ${v.reason ?? 'failed'}`)
       this.state.lastAnalysis = {
         at: new Date().toISOString(),
         ok: v.ok,
@@ -728,6 +771,38 @@ class ReleaseRun {
       if (!v.ok && (v.fatal || this.failedChecks >= this.plan.analysis.threshold))
         throw new Rollback(v.reason ?? 'analysis failed')
     }
+  }
+
+  /** The Prometheus checks of `analysis.metrics` for the canary track (none configured: none asked). */
+  private queryMetrics(): Promise<MetricResult[]> {
+    const { prometheus, metrics } = this.plan.analysis
+    if (!prometheus || metrics.length === 0) return Promise.resolve([])
+    return queryMetrics(prometheus, metrics, {
+      app: this.plan.app,
+      namespace: this.ns,
+      track: 'canary',
+      interval: promDuration(this.intervalMs),
+    })
+  }
+
+  /** A verdict the request and pod checks passed fails when a metric is out of its range or has no value. */
+  private withMetrics(v: IntervalVerdict, results: MetricResult[]): IntervalVerdict {
+    if (results.length === 0) return v
+    const m = judgeMetrics(this.plan.analysis.metrics, results)
+    if (m.ok) return v
+    this.record('metric', m.reason ?? 'metric check failed')
+    // both failed: the reason names both, so the metric is not hidden behind a pod's answer
+    return { ...v, ok: false, reason: v.ok ? m.reason : `${v.reason}; ${m.reason}` }
+  }
+
+  /** One analysis interval in the timeline: both sides' requests, errors, success rate, p50 and p99. */
+  private recordInterval(samples: RequestSample[], ok: boolean): void {
+    this.state.timeline = addInterval(this.state.timeline, {
+      step: this.state.step,
+      atMs: this.elapsedMs(),
+      ok,
+      ...intervalStats(samples, this.plan.version),
+    })
   }
 
   private verdict(samples: RequestSample[], pods: PodCheck[]): IntervalVerdict {
@@ -922,6 +997,7 @@ class ReleaseRun {
     this.state.reason = reason
     this.sawFailure(Date.now())
     this.stopLoad()
+    if (reason.startsWith('pre-traffic gate')) this.record('gate', reason)
     await this.transition('RollingBack', reason, 'Warning')
     const stable = await this.mustStable()
     const containers = stable.spec.template.spec.containers.map((c, i) =>

@@ -1,3 +1,4 @@
+import type { StoredTimeline } from '../core/timeline.js'
 import type { Cluster, ConfigMap, Deployment } from '../ports.js'
 
 export const STATE_ANNOTATION = 'edgecanary.dev/release'
@@ -49,6 +50,8 @@ export interface ReleaseState {
     canaryErrors: number
     p99Ms?: number
   }
+  /** Steps, analysis intervals and events of this release, bounded (see src/core/timeline.ts). */
+  timeline?: StoredTimeline
 }
 
 /** Reads the release state from the stable Deployment's annotation. */

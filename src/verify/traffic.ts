@@ -88,6 +88,8 @@ export async function runRequests(o: {
   rate: number
   concurrency?: number
   timeoutMs?: number
+  /** Sees each result as it arrives (a long loop prints a line per second). */
+  onResult?: (r: RequestResult) => void
 }): Promise<RequestResult[]> {
   const results: RequestResult[] = []
   await new Promise<void>((resolve) => {
@@ -96,6 +98,7 @@ export async function runRequests(o: {
       onResult: (r) => {
         if (results.length >= o.requests) return
         results.push(r)
+        o.onResult?.(r)
         if (results.length === o.requests) void load.stop().then(resolve)
       },
     })

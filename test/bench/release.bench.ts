@@ -13,7 +13,7 @@ import { repoRoot, startSandbox } from '../helpers/sandbox.js'
 interface Report {
   errorCount: number
   requests: number
-  versions: { version: string; percent: number }[]
+  versions: Record<string, { share: number }>
 }
 
 // RUNS: how many healthy releases (below); read before the sandbox starts
@@ -147,7 +147,7 @@ try {
     250,
   )
   const split = json<Report>(await ec(['verify', '--requests', '2000', '--rate', '400', '--json']))
-  const share = split.versions.find((v) => v.version === '3.0')?.percent ?? 0
+  const share = split.versions['3.0']?.share ?? 0
   console.log(
     `split accuracy at 3:1 over 2000 fresh connections: canary ${share}% (expected 25%, off by ${Math.abs(share - 25).toFixed(1)} points; goal ±3)`,
   )

@@ -112,7 +112,7 @@ spec: {type: LoadBalancer, selector: {app: split}, ports: [{port: 80, targetPort
     const report = summarize(
       await runRequests({ url: `http://${addr}/version`, requests: 2000, rate: 1000, concurrency: 32 }),
     )
-    const share = report.versions.find((v) => v.version === '2.0')?.percent ?? 0
+    const share = report.versions['2.0']?.share ?? 0
     expect(report.errorCount).toBe(0)
     expect(share).toBeGreaterThanOrEqual(22)
     expect(share).toBeLessThanOrEqual(28)

@@ -48,6 +48,7 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
     platform: Flags.string({
       description:
         "platform(s) to build, comma-separated (e.g. linux/arm64,linux/arm/v7); default: platforms: in edgecanary.yaml, else the architectures of the cluster's schedulable nodes. One that leaves out a node's architecture is refused (exit 2) before anything is applied",
+      exclusive: ['image'],
     }),
     'skip-preflight': Flags.boolean({
       description:

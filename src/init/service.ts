@@ -36,6 +36,8 @@ export interface InitResult {
   registry?: string
   namespaceCreated: boolean
   manifests?: string
+  /** The platforms built (absent with --image). */
+  platforms?: string[]
   config: Config
 }
 
@@ -93,6 +95,7 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
     }
   }
   let image = o.image
+  let platforms: string[] | undefined
   if (image && !o.skipPreflight) {
     // deploy by digest, never by a mutable tag alone: pin what the registry holds now, after
     // checking it has a platform for every node architecture (exit 2, nothing applied)
@@ -110,6 +113,7 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
       o.platform ? '--platform' : 'platforms: in edgecanary.yaml',
     )
     progress.note(chosen.note)
+    platforms = chosen.platforms
     const b = await buildAndPush({
       source: o.source,
       version: o.version,
@@ -177,7 +181,16 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
     url = await externalUrl(cluster, ns, cfg.app).catch(() => undefined)
     if (!url) await new Promise((r) => setTimeout(r, 200))
   }
-  return { app: cfg.app, namespace: ns, image, url, registry: cfg.registry, namespaceCreated, config: cfg }
+  return {
+    app: cfg.app,
+    namespace: ns,
+    image,
+    url,
+    registry: cfg.registry,
+    namespaceCreated,
+    ...(platforms ? { platforms } : {}),
+    config: cfg,
+  }
 }
 
 /**

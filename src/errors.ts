@@ -51,6 +51,17 @@ export class ReleaseFailed extends EdgecanaryError {
   override readonly code: string = 'FAILED'
 }
 
+/** The image platforms leave out some schedulable nodes' architecture (a preflight error: exit 2, nothing applied). */
+export class PlatformMismatch extends UsageError {
+  override readonly code = 'PLATFORM_MISMATCH'
+}
+
+/** The app's pods can never run (exec format error, ErrImagePull, CrashLoopBackOff, Unschedulable): exit 1. */
+export class PodsCannotRun extends EdgecanaryError {
+  override readonly kind = 'failed'
+  override readonly code = 'PODS_CANNOT_RUN'
+}
+
 /** Another release holds the lock. Exit 3. */
 export class LockHeld extends EdgecanaryError {
   override readonly kind = 'lock'

@@ -1,4 +1,5 @@
 import type { JsonPatchOp } from './core/json-patch.js'
+import type { NodeFacts } from './core/platforms.js'
 
 /**
  * The interfaces the services use for side effects, in their words rather than a library's.
@@ -224,6 +225,8 @@ export interface Cluster {
   nodeArchitectures(): Promise<string[]>
   /** Every Node with its Ready condition and `kubernetes.io/arch` label. */
   nodes(): Promise<NodeSummary[]>
+  /** Every Node's architecture, ARM variant label and schedulability (which platforms to build). */
+  nodeFacts(): Promise<NodeFacts[]>
   /** Names of the Deployments that HorizontalPodAutoscalers in `ns` scale (empty when the API has none). */
   autoscaledDeployments(ns: string): Promise<{ hpa: string; deployment: string }[]>
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, type RequestOptions, request } from 'node:https'
+import { ARM_VARIANT_LABEL } from '../core/platforms.js'
 import { UnreachableError, UsageError } from '../errors.js'
 import { kubeconfigPath } from '../kubeconfig-file.js'
 import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
@@ -439,6 +440,23 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         name: n.metadata.name,
         ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
         arch: n.metadata.labels?.['kubernetes.io/arch'],
+      }))
+    },
+    async nodeFacts() {
+      const nodes = await call<{
+        items: {
+          metadata: { name: string; labels?: Record<string, string> }
+          spec?: { unschedulable?: boolean; taints?: { effect?: string }[] }
+          status?: { nodeInfo?: { architecture?: string } }
+        }[]
+      }>('GET', '/api/v1/nodes')
+      return nodes.items.map((n) => ({
+        name: n.metadata.name,
+        architecture: n.status?.nodeInfo?.architecture,
+        archLabel: n.metadata.labels?.['kubernetes.io/arch'],
+        armVariant: n.metadata.labels?.[ARM_VARIANT_LABEL],
+        unschedulable: n.spec?.unschedulable === true,
+        taintEffects: (n.spec?.taints ?? []).map((t) => t.effect ?? ''),
       }))
     },
   }

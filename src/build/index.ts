@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Progress } from '../ports.js'
@@ -8,7 +9,6 @@ import { RegistryClient } from '../registry/client.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { crossCompile } from './go-build.js'
 import {
-  type Blob,
   type CompressedLayer,
   compressLayer,
   formatPlatform,
@@ -112,10 +112,12 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
   // git's answers (five small processes) come in while the compile step checks its cache
   const labels = Promise.all([gitRevision(source), sourceFacts(source).then(sourceLabel)])
   labels.catch(() => {})
-  const images: { manifest: Blob; platform: Platform; blobs: Blob[] }[] = []
   let compiled = 0
   let cached = 0
-  for (const platform of platforms) {
+  // platforms compile side by side, as many at once as there are cores (go build's own
+  // parallelism leaves the link and the serial parts of a small program's compile idle)
+  const concurrency = Math.max(1, Math.min(platforms.length, availableParallelism()))
+  const images = await mapLimit(platforms, concurrency, async (platform) => {
     const step = progress.step(`compile ${formatPlatform(platform)}`)
     const bin = await crossCompile({
       source,
@@ -138,8 +140,8 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
         ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
       },
     })
-    images.push({ manifest: img.manifest, platform, blobs: [img.layer, img.config] })
-  }
+    return { manifest: img.manifest, platform, blobs: [img.layer, img.config] }
+  })
   await o.pushAfter
   const push = progress.step(`push ${ref.registry}/${ref.repository}:${o.version}`)
   let uploaded = 0
@@ -184,4 +186,21 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     compiled,
     cached,
   }
+}
+
+/**
+ * `fn` over `items` with at most `limit` running at once; results in the order of `items`.
+ * The first rejection rejects the whole (the others still run to their end).
+ */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }

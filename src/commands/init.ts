@@ -22,6 +22,8 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
     '<%= config.bin %> init',
     '<%= config.bin %> init --version 1.0 --replicas 4 -n production',
     '<%= config.bin %> init --version 1.0 --json',
+    "# a mixed Pi cluster: builds for the nodes' architectures when edgecanary.yaml sets no platforms:",
+    '<%= config.bin %> init --version 1.0 --platform linux/arm64,linux/arm/v7',
     '<%= config.bin %> init --registry registry.lan:5000 --context pi-cluster',
     '<%= config.bin %> init --image 127.0.0.1:5000/kubeapp:1.0 --dry-run',
     '<%= config.bin %> init --teardown',
@@ -43,6 +45,15 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
     }),
     image: Flags.string({ description: 'deploy this image instead of building (REF, ideally by digest)' }),
     source: Flags.string({ description: 'Go source of the app', default: 'sample-app' }),
+    platform: Flags.string({
+      description:
+        "platform(s) to build, comma-separated (e.g. linux/arm64,linux/arm/v7); default: platforms: in edgecanary.yaml, else the architectures of the cluster's schedulable nodes. One that leaves out a node's architecture is refused (exit 2) before anything is applied",
+      exclusive: ['image'],
+    }),
+    'skip-preflight': Flags.boolean({
+      description:
+        'deploy --image without checking its architectures against the nodes (tests of the fast-fail use it: pods that cannot run are named and init exits 1)',
+    }),
     'dry-run': Flags.boolean({ description: 'print the manifests; change nothing' }),
     teardown: Flags.boolean({ description: 'remove what init created' }),
     ...bootstrapFlags,
@@ -128,6 +139,8 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
           source: flags.source,
           cacheDir: join(edgecanaryHome(), 'cache'),
           dryRun: flags['dry-run'],
+          platform: flags.platform,
+          skipPreflight: flags['skip-preflight'],
         }),
     )
     if (flags['dry-run']) {

@@ -2,6 +2,7 @@ import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
+import { platformsForCluster } from '../build/cluster-platforms.js'
 import { buildAndPush } from '../build/index.js'
 import { resolveContext } from '../cli/context.js'
 import { durationSchema, parseDuration } from '../core/config.js'
@@ -163,19 +164,26 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
           // the image is built while the cluster answers; it is pushed only once the cluster is
           // reachable and the app found, and a refusal stops a compile that is still running
           const stopBuild = new AbortController()
+          // platforms: as edgecanary.yaml says, else the schedulable nodes' architectures; a
+          // list that leaves out a node is refused before anything is built or applied
           const built = flags.image
             ? undefined
-            : buildAndPush({
-                source: flags.source ?? cfg.source,
-                version: args.version,
-                repo: cfg.repository ?? '',
-                platforms: cfg.platforms,
-                cacheDir: join(edgecanaryHome(), 'cache'),
-                insecure: cfg.insecure,
-                progress,
-                pushAfter: asked,
-                signal: stopBuild.signal,
-              })
+            : platformsForCluster(ctx.cluster, cfg.platforms, 'platforms: in edgecanary.yaml').then(
+                (chosen) => {
+                  progress.note(chosen.note)
+                  return buildAndPush({
+                    source: flags.source ?? cfg.source,
+                    version: args.version,
+                    repo: cfg.repository ?? '',
+                    platforms: chosen.platforms,
+                    cacheDir: join(edgecanaryHome(), 'cache'),
+                    insecure: cfg.insecure,
+                    progress,
+                    pushAfter: asked,
+                    signal: stopBuild.signal,
+                  })
+                },
+              )
           built?.catch(() => {})
           await asked.catch((err: unknown) => {
             stopBuild.abort()

@@ -101,7 +101,8 @@ export const configSchema = z.strictObject({
   registry: z.optional(z.string().check(z.minLength(1))),
   replicas: z._default(intBetween(1, 100), 4),
   source: z._default(z.string(), 'sample-app'),
-  platforms: z._default(z.array(z.string()), ['linux/arm64']),
+  /** Image platforms, e.g. `[linux/arm64, linux/arm/v7]`; unset: the schedulable nodes' architectures. */
+  platforms: z.optional(z.array(z.string())),
   steps: z._default(z.array(between(1, 99)), [25, 50, 75]),
   analysis: z._default(analysisSchema, analysisSchema.parse({})),
   progressDeadline: z._default(durationSchema, '60s'),

@@ -22,6 +22,24 @@ describe('fastFailReason', () => {
   ])('%j → %s', (pods, reason) => expect(fastFailReason(pods)).toContain(reason))
 
   it.each([
+    [
+      pod(
+        { terminated: { reason: 'Error', message: 'exec /app: exec format error' }, restartCount: 0 },
+        { node: 'pi-2' },
+      ),
+      'exec format error: pod kubeapp-canary-x on node pi-2 runs a binary of the wrong architecture',
+    ],
+    [
+      pod({ waiting: { reason: 'ErrImagePull', message: 'not found' }, restartCount: 0 }, { node: 'pi-1' }),
+      'ErrImagePull: pod kubeapp-canary-x on node pi-1: not found',
+    ],
+    [
+      pod({ waiting: { reason: 'CrashLoopBackOff' }, restartCount: 3 }, { node: 'pi-3' }),
+      'CrashLoopBackOff: pod kubeapp-canary-x on node pi-3 restarted 3 times',
+    ],
+  ])('names the node: %j → %s', (pods, reason) => expect(fastFailReason(pods)).toBe(reason))
+
+  it.each([
     [pod({ waiting: { reason: 'ContainerCreating' }, restartCount: 0 })],
     [pod({ restartCount: 0 })],
     [pod({ restartCount: 1, lastTerminated: { reason: 'Error', exitCode: 1 } })],

@@ -1,5 +1,7 @@
 export interface PodView {
   name: string
+  /** `spec.nodeName`; when known, messages name the node too (`pod x on node pi-2`). */
+  node?: string
   phase?: string
   createdAt?: string
   containers: {
@@ -19,7 +21,8 @@ export interface PodView {
  *   → 'CrashLoopBackOff: pod c restarted 2 times'
  */
 export function fastFailReason(pods: PodView[]): string | undefined {
-  for (const p of pods) {
+  for (const pod of pods) {
+    const p = { ...pod, name: pod.node ? `${pod.name} on node ${pod.node}` : pod.name }
     for (const c of p.containers) {
       const msgs = [c.terminated?.message, c.lastTerminated?.message, c.waiting?.message]
         .filter(Boolean)

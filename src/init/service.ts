@@ -1,12 +1,16 @@
 import { stringify } from 'yaml'
+import { platformsForCluster } from '../build/cluster-platforms.js'
 import { buildAndPush } from '../build/index.js'
 import type { Config } from '../core/config.js'
-import { UsageError } from '../errors.js'
+import { fastFailReason } from '../core/fast-fail.js'
+import { podViewOf } from '../core/pod-view.js'
+import { PodsCannotRun, UsageError } from '../errors.js'
 import type { Cluster, Progress } from '../ports.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { resolveImageDigest } from '../registry/resolve.js'
 import { canaryName } from '../release/engine.js'
 import { leaseName } from '../release/lock.js'
+import { preflight } from '../release/preflight.js'
 import { externalUrl } from '../release/service-url.js'
 import { historyName } from '../release/state.js'
 import { appNamespace, appService, stableDeployment } from './manifests.js'
@@ -18,6 +22,10 @@ export interface InitOptions {
   source: string
   cacheDir: string
   dryRun: boolean
+  /** `--platform` (comma-separated); wins over `platforms:` in the config, else the nodes decide. */
+  platform?: string
+  /** Skip the image/arch checks (tests of the fast-fail: a wrong-architecture image is deployed as given). */
+  skipPreflight?: boolean
 }
 
 export interface InitResult {
@@ -28,6 +36,8 @@ export interface InitResult {
   registry?: string
   namespaceCreated: boolean
   manifests?: string
+  /** The platforms built (absent with --image). */
+  platforms?: string[]
   config: Config
 }
 
@@ -85,20 +95,30 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
     }
   }
   let image = o.image
-  if (image) {
-    // deploy by digest, never by a mutable tag alone: pin what the registry holds now
-    const pinned = await resolveImageDigest(image, { insecure: cfg.insecure })
-    if (!pinned)
-      throw new UsageError(`image ${image} is not in the registry`, {
-        hint: 'build and push it first (edgecanary build), or check the tag',
-      })
-    image = pinned
+  let platforms: string[] | undefined
+  if (image && !o.skipPreflight) {
+    // deploy by digest, never by a mutable tag alone: pin what the registry holds now, after
+    // checking it has a platform for every node architecture (exit 2, nothing applied)
+    image = (await preflight(cluster, { image, insecure: cfg.insecure, namespace: ns, app: cfg.app })).image
+  } else if (image) {
+    const pinned = await resolveImageDigest(image, { insecure: cfg.insecure }).catch(() => undefined)
+    if (!pinned) progress.note(`--skip-preflight: ${image} is not in the registry; deploying it as given`)
+    image = pinned ?? image
   } else {
+    // platforms: --platform, else edgecanary.yaml, else the schedulable nodes' architectures;
+    // a list that leaves out a node is refused here, before anything is built or applied
+    const chosen = await platformsForCluster(
+      cluster,
+      o.platform ? [o.platform] : cfg.platforms,
+      o.platform ? '--platform' : 'platforms: in edgecanary.yaml',
+    )
+    progress.note(chosen.note)
+    platforms = chosen.platforms
     const b = await buildAndPush({
       source: o.source,
       version: o.version,
       repo: cfg.repository ?? '',
-      platforms: cfg.platforms,
+      platforms: chosen.platforms,
       cacheDir: o.cacheDir,
       insecure: cfg.insecure,
       progress,
@@ -132,6 +152,19 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
       (st.replicas ?? 0) === cfg.replicas
     )
       break
+    // pods that can never run fail init at once, named with their node, by the release
+    // engine's own rules; pods of an earlier template (another image) do not count
+    const pods = (await cluster.listPods(ns, `app=${cfg.app},track=stable`)).filter(
+      (p) => !p.metadata.deletionTimestamp && p.spec.containers.some((c) => c.image === image),
+    )
+    const reason = fastFailReason(pods.map(podViewOf))
+    if (reason) {
+      w.fail(reason)
+      throw new PodsCannotRun(`${cfg.app} cannot run: ${reason}`, {
+        hint: `${/exec format error/.test(reason) ? "build for the nodes' architectures (leave platforms: unset, or add theirs), then " : 'fix it, then '}run init again: it updates the Deployment in place (kubectl describe pod -n ${ns} -l app=${cfg.app})`,
+        details: { reason },
+      })
+    }
     if (Date.now() > deadline) {
       w.fail('not Ready in 120 s')
       throw new UsageError(`Deployment ${ns}/${cfg.app} did not become Ready in 120 s`, {
@@ -148,7 +181,16 @@ export async function runInit(cluster: Cluster, progress: Progress, o: InitOptio
     url = await externalUrl(cluster, ns, cfg.app).catch(() => undefined)
     if (!url) await new Promise((r) => setTimeout(r, 200))
   }
-  return { app: cfg.app, namespace: ns, image, url, registry: cfg.registry, namespaceCreated, config: cfg }
+  return {
+    app: cfg.app,
+    namespace: ns,
+    image,
+    url,
+    registry: cfg.registry,
+    namespaceCreated,
+    ...(platforms ? { platforms } : {}),
+    config: cfg,
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
+import { delimiter, join } from 'node:path'
 import { parse } from 'yaml'
+import { emulatorFor } from '../core/node-archs.js'
 import { isAlive, livePid, sleep, spawnDetached, stopPid } from '../daemon.js'
 import { UsageError } from '../errors.js'
 import { SANDBOX_CONTEXT } from './kubeconfig-fragment.js'
@@ -13,6 +15,39 @@ export function assertSupportedPlatform(platform: string = process.platform): vo
       hint: 'use a real k3s cluster or k3d, and point edgecanary at it with --kubeconfig/--context',
     })
   }
+}
+
+/**
+ * Every qemu-user emulator the nodes' architectures need on this host is on PATH (the kubelet
+ * runs foreign binaries through it); otherwise a usage error naming the package.
+ */
+export function assertEmulators(
+  archs: string[],
+  host: string = process.arch === 'x64' ? 'amd64' : process.arch,
+  path: string = process.env.PATH ?? '',
+): void {
+  for (const arch of new Set(archs)) {
+    const qemu = emulatorFor(arch, host)
+    if (qemu && !onPath(qemu, path)) {
+      throw new UsageError(`${arch} nodes need ${qemu} to run ${arch} binaries on this ${host} host`, {
+        hint: 'install it: sudo apt-get install qemu-user-static',
+      })
+    }
+  }
+}
+
+function onPath(exe: string, path: string): boolean {
+  return path
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        accessSync(join(dir, exe), constants.X_OK)
+        return true
+      } catch {
+        return false
+      }
+    })
 }
 
 /** PID of a live sandbox server, or undefined. A stale pid file (process gone) counts as none. */

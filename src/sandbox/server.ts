@@ -23,6 +23,8 @@ export interface SandboxOptions {
   paths: SandboxPaths
   nodes: number
   arch: string
+  /** The architecture of each built-in node (a mixed cluster); default: `arch` for pi-1 … pi-N. */
+  nodeArchs?: { name: string; arch: string }[]
   /** Crash-loop and image-pull back-off base; Kubernetes uses 10 s. */
   backoffBaseMs?: number
   /** How long a NotReady node keeps its pods before they are evicted. */
@@ -74,10 +76,12 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
   seedClusterObjects(store, registryHost)
 
   const address = opts.address ?? '127.0.0.1'
-  const nodes: NodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({
-    name: `pi-${i + 1}`,
-    arch: opts.arch,
-  }))
+  const nodes: NodeSpec[] =
+    opts.nodeArchs?.map((n) => ({ ...n })) ??
+    Array.from({ length: opts.nodes }, (_, i) => ({
+      name: `pi-${i + 1}`,
+      arch: opts.arch,
+    }))
   const joined: JoinedNode[] = []
   for (const n of readJoinedNodes(paths.joinedNodes)) {
     const d = joinDecision(nodes, n)
@@ -166,11 +170,12 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
     registry: registryHost,
     registryPort: registry.port,
     nodes: nodes.map((n) => n.name),
-    arch: opts.arch,
+    arch: [...new Set(nodes.map((n) => n.arch))].join(',') || opts.arch,
     startedAt: new Date().toISOString(),
   }
   function writeState(): void {
     state.nodes = nodes.map((n) => n.name)
+    state.arch = [...new Set(nodes.map((n) => n.arch))].join(',') || opts.arch
     writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 })
   }
   writeFileSync(

@@ -2,9 +2,11 @@ import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand, type BaseFlags } from '../../base-command.js'
+import { assignNodeArchs, type NodeArch, SANDBOX_ARCHES } from '../../core/node-archs.js'
 import { UsageError } from '../../errors.js'
 import { mergeSandboxContext } from '../../sandbox/kubeconfig-merge.js'
 import {
+  assertEmulators,
   assertSupportedPlatform,
   readState,
   runningPid,
@@ -21,6 +23,10 @@ export default class SandboxUp extends BaseCommand {
   static override examples = [
     '<%= config.bin %> sandbox up',
     '<%= config.bin %> sandbox up --nodes 2 --arch arm64',
+    '# a mixed cluster: architectures round-robin (pi-1 arm64, pi-2 arm, pi-3 amd64, pi-4 arm64)',
+    '<%= config.bin %> sandbox up --arch arm64,arm,amd64',
+    '# or by node name (the others keep --arch)',
+    '<%= config.bin %> sandbox up --nodes 3 --nodes-arch pi-1=arm64,pi-2=arm',
     'EDGECANARY_HOME=/tmp/ec <%= config.bin %> sandbox up --json',
     '# as a k3s server that nodes join later (what the stand-in k3s installer runs)',
     '<%= config.bin %> sandbox up --foreground --nodes 0 --address 10.0.0.2 --api-port 6443 --join-token-file /etc/ec/token --write-kubeconfig /etc/rancher/k3s/k3s.yaml',
@@ -33,9 +39,13 @@ export default class SandboxUp extends BaseCommand {
       max: 16,
     }),
     arch: Flags.string({
-      description: 'node architecture',
-      options: ['arm64', 'amd64', 'arm'],
+      description:
+        'node architecture(s): arm64, arm (32-bit armv7, e.g. Raspberry Pi OS 32-bit) or amd64; a comma-separated list is assigned to the nodes round-robin. Foreign binaries run through qemu-<arch>-static, a binary of another architecture than its node fails with exec format error',
       default: 'arm64',
+    }),
+    'nodes-arch': Flags.string({
+      description:
+        'architectures by node name, NAME=ARCH,... (e.g. pi-1=arm64,pi-2=arm); other nodes keep --arch',
     }),
     kubeconfig: Flags.string({
       description: 'kubeconfig to merge the context into (default: $KUBECONFIG or ~/.kube/config)',
@@ -94,6 +104,12 @@ export default class SandboxUp extends BaseCommand {
       throw new UsageError(`--address ${flags.address} is not an IP address`, {
         hint: 'pass the IP the server should listen on, e.g. --address 192.168.1.10',
       })
+    const assigned = assignNodeArchs(flags.nodes, flags.arch, flags['nodes-arch'])
+    if ('problem' in assigned)
+      throw new UsageError(assigned.problem, {
+        hint: `e.g. --arch arm64,arm or --nodes-arch pi-1=arm64,pi-2=arm (architectures: ${SANDBOX_ARCHES.join(', ')})`,
+      })
+    assertEmulators(assigned.nodes.map((n) => n.arch))
     const paths = sandboxPaths(edgecanaryHome())
     const pid = runningPid(paths)
     if (flags.foreground) {
@@ -102,7 +118,7 @@ export default class SandboxUp extends BaseCommand {
           hint: 'run `edgecanary sandbox down` first',
         })
       }
-      await this.foreground(paths, flags)
+      await this.foreground(paths, flags, assigned.nodes)
       return this.exit(0)
     }
     let state = pid === undefined ? undefined : readState(paths)
@@ -118,6 +134,7 @@ export default class SandboxUp extends BaseCommand {
           '--foreground',
           `--nodes=${flags.nodes}`,
           `--arch=${flags.arch}`,
+          ...(flags['nodes-arch'] ? [`--nodes-arch=${flags['nodes-arch']}`] : []),
           `--backoff-base=${flags['backoff-base']}`,
           `--node-grace=${flags['node-grace']}`,
           ...serverArgs(flags),
@@ -133,11 +150,16 @@ export default class SandboxUp extends BaseCommand {
     return { ...state, context: 'edgecanary-sandbox', kubeconfig, alreadyRunning }
   }
 
-  private async foreground(paths: ReturnType<typeof sandboxPaths>, flags: UpFlags): Promise<void> {
+  private async foreground(
+    paths: ReturnType<typeof sandboxPaths>,
+    flags: UpFlags,
+    nodeArchs: NodeArch[],
+  ): Promise<void> {
     const sandbox = await runSandbox({
       paths,
       nodes: flags.nodes,
       arch: flags.arch,
+      nodeArchs,
       backoffBaseMs: flags['backoff-base'],
       nodeGraceMs: flags['node-grace'],
       address: flags.address === '127.0.0.1' ? undefined : flags.address,

@@ -24,6 +24,10 @@ describe('kubelet architecture decisions', () => {
     ['amd64', 'arm64', 'amd64', { run: 'fail' }],
     ['arm64', 'amd64', 'amd64', { run: 'fail' }],
     ['amd64', 'amd64', 'amd64', { run: 'native' }],
+    // a mixed cluster: each node runs only its own architecture, as a real Pi would
+    ['arm64', 'arm', 'amd64', { run: 'fail' }],
+    ['arm', 'arm64', 'amd64', { run: 'fail' }],
+    ['amd64', 'arm', 'amd64', { run: 'fail' }],
   ])('binary %s on a %s node (host %s)', (bin, node, host, plan) =>
     expect(launchPlan(bin, node, host)).toEqual(plan),
   )

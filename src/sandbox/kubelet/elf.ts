@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs'
+import { emulatorFor } from '../../core/node-archs.js'
 
 const MACHINES: Record<number, string> = { 62: 'amd64', 183: 'arm64', 40: 'arm', 3: '386', 243: 'riscv64' }
 
@@ -46,12 +47,7 @@ export function launchPlan(
 ): { run: 'native' } | { run: 'qemu'; qemu: string } | { run: 'fail' } {
   if (binArch !== nodeArch) return { run: 'fail' }
   if (binArch === host) return { run: 'native' }
-  const qemu = {
-    arm64: 'qemu-aarch64-static',
-    arm: 'qemu-arm-static',
-    amd64: 'qemu-x86_64-static',
-    riscv64: 'qemu-riscv64-static',
-  }[binArch]
+  const qemu = emulatorFor(binArch, host)
   return qemu ? { run: 'qemu', qemu } : { run: 'fail' }
 }
 

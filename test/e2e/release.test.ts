@@ -533,6 +533,15 @@ describe('edgecanary release on the sandbox', () => {
     ])
     expect(r.stderr).toContain('CrashLoopBackOff')
     expect(st.reason).toContain('CrashLoopBackOff')
+    // the evidence keeps the fast-fail: an event of its own in the release's timeline
+    const rep = JSON.parse((await ec(['report', '2.4', '--json'])).stdout) as {
+      phase: string
+      events: { kind: string; text: string }[]
+    }
+    expect(rep.phase).toBe('RolledBack')
+    expect(rep.events.filter((e) => e.kind === 'fast-fail').map((e) => e.text)).toEqual([
+      expect.stringContaining('CrashLoopBackOff'),
+    ])
     // a container that dies is in the Service until its endpoint goes (as in Kubernetes): the few
     // users whose connection raced that see a refused or reset connection; nothing else
     expect(Object.keys(users.errors).every((k) => /ECONNREFUSED|ECONNRESET|socket hang up/.test(k))).toBe(

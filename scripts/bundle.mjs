@@ -6,6 +6,7 @@
 // entry, the commands and the hooks share one copy of it. Left outside: the packages with
 // native parts (ssh2, dockerode), imported only where they are used, and the TypeScript
 // loaders oclif requires only to run commands from .ts sources.
+import { execFileSync } from 'node:child_process'
 import { readdirSync, rmSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { build } from 'esbuild'
@@ -84,6 +85,18 @@ const entryPoints = Object.fromEntries(
     f,
   ]),
 )
+// The commit `edgecanary version` reports ('' outside a git checkout), `-dirty` with uncommitted changes.
+function gitCommit() {
+  const git = (...args) =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  try {
+    const head = git('rev-parse', 'HEAD')
+    return git('status', '--porcelain', '--untracked-files=no') ? `${head}-dirty` : head
+  } catch {
+    return ''
+  }
+}
+
 rmSync('dist', { recursive: true, force: true })
 await build({
   entryPoints,
@@ -100,7 +113,9 @@ await build({
   banner: {
     js: "import { createRequire as __ecCreateRequire } from 'node:module'; const require = __ecCreateRequire(import.meta.url);",
   },
-  sourcemap: 'linked',
+  define: { __EDGECANARY_COMMIT__: JSON.stringify(process.env.EDGECANARY_COMMIT ?? gitCommit()) },
+  // no source maps in the package (they doubled dist/); EDGECANARY_SOURCEMAP=1 for debugging
+  sourcemap: process.env.EDGECANARY_SOURCEMAP ? 'linked' : false,
   sourcesContent: false,
   legalComments: 'eof',
   logLevel: 'warning',

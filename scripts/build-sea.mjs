@@ -20,7 +20,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { gitCommit, lazyClientNodeDeps, narrowGenIndex } from './esbuild-plugins.mjs'
 
@@ -62,6 +62,20 @@ const noNativeParts = {
     }))
   },
 }
+// dockerode's BuildKit session reads its .proto files beside its own sources (`__dirname`), which
+// an executable does not have: they travel with the other files (dockerode/proto/ below)
+const dockerodeProtos = {
+  name: 'dockerode-protos',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dockerode[\\/]lib[\\/](session|buildkit)\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replaceAll(
+        'path.resolve(__dirname, "proto"',
+        'path.resolve(process.env.EDGECANARY_PACKAGE_ROOT, "dockerode", "proto"',
+      ),
+      loader: 'js',
+    }))
+  },
+}
 const script = join(work, 'edgecanary.cjs')
 await build({
   stdin: { contents: entry, resolveDir: root, sourcefile: 'sea-entry.ts', loader: 'ts' },
@@ -81,7 +95,7 @@ await build({
   },
   legalComments: 'eof',
   logLevel: 'error',
-  plugins: [narrowGenIndex, lazyClientNodeDeps, noNativeParts],
+  plugins: [narrowGenIndex, lazyClientNodeDeps, noNativeParts, dockerodeProtos],
 })
 
 // 2. the files, one JSON asset
@@ -104,6 +118,7 @@ const seaPkg = {
     hooks: {},
   },
 }
+const protoDir = join(dirname(createRequire(import.meta.url).resolve('dockerode')), 'proto')
 const asset = {
   version: pkg.version,
   files: [
@@ -119,6 +134,11 @@ const asset = {
       ...files(join(root, 'sample-app'), (p) => p !== join(root, 'sample-app', 'sample-app')),
     ].map((p) => ({
       path: relative(root, p),
+      mode: statSync(p).mode & 0o777,
+      data: readFileSync(p).toString('base64'),
+    })),
+    ...files(join(protoDir)).map((p) => ({
+      path: join('dockerode', 'proto', relative(protoDir, p)),
       mode: statSync(p).mode & 0o777,
       data: readFileSync(p).toString('base64'),
     })),

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -104,6 +104,14 @@ describe('the single-file executable', { timeout: 300_000 }, () => {
     expect(init.status, init.stderr).toBe(0)
     expect(init.stderr).toContain('building the sample app shipped with edgecanary')
     expect(existsSync(join(cwd, 'edgecanary.yaml'))).toBe(true)
+    // the files it carries were written once under EDGECANARY_HOME/sea (dockerode's BuildKit protos too)
+    const [copy] = readdirSync(join(home(), 'sea'))
+    for (const f of [
+      'templates/kubernetes/deployment.yaml',
+      'sample-app/main.go',
+      'dockerode/proto/auth.proto',
+    ])
+      expect(existsSync(join(home(), 'sea', copy, f)), f).toBe(true)
     const rel = await ec([
       'release',
       '2.0',

@@ -44,12 +44,13 @@ const commands = files(commandsDir, (p) => p.endsWith('.ts') && !p.endsWith('.te
 const entry = [
   `import { runSea } from ${JSON.stringify(join(root, 'src', 'sea', 'main.ts'))}`,
   ...commands.map((f, i) => `import C${i} from ${JSON.stringify(f)}`),
+  `import notFound from ${JSON.stringify(join(root, 'src', 'hooks', 'command-not-found.ts'))}`,
   'void runSea({',
   ...commands.map(
     (f, i) =>
       `  ${JSON.stringify(relative(commandsDir, f).replace(/\.ts$/, '').split('/').join(':'))}: C${i},`,
   ),
-  '})',
+  '}, notFound)',
 ].join('\n')
 // ssh2 requires its optional native parts inside try/catch, and would work without them; in an
 // executable such a require() of a file costs a warning on every start, so they throw at once

@@ -88,6 +88,11 @@ describe('the single-file executable', { timeout: 300_000 }, () => {
     expect(v.stdout).toMatch(/^edgecanary\/\d+\.\d+\.\d+ /)
     // nothing on stderr: no SEA warning about require() of files
     expect(v.stderr).toBe('')
+    // help and the unknown-command hint work as in the npm package
+    expect((await ec(['help', 'release'])).stdout).toContain('$ edgecanary release')
+    const typo = await ec(['relase', '2.0'])
+    expect(typo.status).toBe(2)
+    expect(typo.stderr).toContain('did you mean `edgecanary release`?')
   })
 
   it('sandbox up starts the executable itself in the background', async () => {

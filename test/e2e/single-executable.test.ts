@@ -53,13 +53,6 @@ describe('the single-file executable', { timeout: 300_000 }, () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'ec-sea-'))
-    const out = execFileSync(process.execPath, ['scripts/build-sea.mjs', '--out', join(dir, 'out')], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 180_000,
-    })
-    exe = out.trim().split('\n').pop() as string
     cwd = join(dir, 'work')
     mkdirSync(cwd)
     env = {
@@ -71,6 +64,13 @@ describe('the single-file executable', { timeout: 300_000 }, () => {
       GOCACHE: process.env.GOCACHE ?? join(homedir(), '.cache', 'go-build'),
       CI: 'true',
     }
+    const out = execFileSync(process.execPath, ['scripts/build-sea.mjs', '--out', join(dir, 'out')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 180_000,
+    })
+    exe = out.trim().split('\n').pop() as string
   })
   afterAll(async () => {
     if (exe && existsSync(exe)) await ec(['sandbox', 'down'], 60_000)

@@ -78,8 +78,8 @@ describe('help', () => {
     expect(bad.stderr).toContain('unknown command "relase"')
   })
 
-  it('--version and -v print the client version', async () => {
-    const r = await runCli(['-v'])
+  it('--version prints the client version', async () => {
+    const r = await runCli(['--version'])
     expect(r.stdout).toContain(`edgecanary/${pkg.version}`)
   })
 })

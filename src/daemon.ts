@@ -30,7 +30,23 @@ export interface DetachedChild {
   exitCode(): number | null | undefined
 }
 
-/** Starts `node <entry> <args>` detached from this process, stdout and stderr appended to `logFile`. */
+// Defined (true) by scripts/build-sea.mjs in the single-file executable, where process.execPath
+// is edgecanary itself; undeclared elsewhere.
+declare const __EDGECANARY_SEA__: boolean | undefined
+
+/**
+ * How to start edgecanary again with `args`: `node <entry> args`, or in the single-file
+ * executable the executable itself with `args` (it has no entry script to pass).
+ */
+export function selfCommand(entry: string, args: string[]): { file: string; args: string[] } {
+  const sea = typeof __EDGECANARY_SEA__ === 'boolean' && __EDGECANARY_SEA__
+  return { file: process.execPath, args: sea ? args : [entry, ...args] }
+}
+
+/**
+ * Starts edgecanary (`node <entry> <args>`, see selfCommand) detached from this process, stdout and
+ * stderr appended to `logFile`.
+ */
 export function spawnDetached(opts: {
   entry: string
   args: string[]
@@ -39,7 +55,8 @@ export function spawnDetached(opts: {
 }): DetachedChild {
   mkdirSync(dirname(opts.logFile), { recursive: true, mode: 0o700 })
   const log = openSync(opts.logFile, 'a', 0o600)
-  const child = spawn(process.execPath, [opts.entry, ...opts.args], {
+  const self = selfCommand(opts.entry, opts.args)
+  const child = spawn(self.file, self.args, {
     detached: true,
     stdio: ['ignore', log, log],
     env: opts.env,

@@ -10,6 +10,8 @@ let found: string | undefined
  */
 export function packageRoot(): string {
   if (found) return found
+  // the single-file executable's extracted files (src/sea/main.ts), where no module has a directory
+  if (process.env.EDGECANARY_PACKAGE_ROOT) return process.env.EDGECANARY_PACKAGE_ROOT
   for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'templates'))) {
       found = dir

@@ -158,6 +158,8 @@ export interface Cluster {
   readonly contextNamespace?: string
   /** Fails with an UnreachableError (exit 2) when the API does not answer. */
   ping(): Promise<void>
+  /** The API server's `GET /version` (kubectl version's server part), one attempt, no retries. */
+  serverVersion(): Promise<{ gitVersion: string; platform?: string }>
   namespaceExists(ns: string): Promise<boolean>
   ensureNamespace(ns: string, labels?: Record<string, string>): Promise<boolean>
   deleteNamespace(ns: string): Promise<void>

@@ -184,6 +184,9 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
     async ping() {
       await call('GET', '/version')
     },
+    // attempt 6: the connection is tried once (no back-off), so `version` answers at once
+    serverVersion: () =>
+      call<{ gitVersion: string; platform?: string }>('GET', '/version', undefined, undefined, 6),
     async namespaceExists(n) {
       return (await orUndefined(call('GET', ns(n)))) !== undefined
     },

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { resolve } from 'node:path'
 import { UsageError } from '../errors.js'
 import type { Progress } from '../ports.js'
 import { silentProgress } from '../ports.js'
@@ -18,6 +17,7 @@ import {
   parsePlatform,
   tarLayer,
 } from './oci-image.js'
+import { SAMPLE_APP, sourceDir } from './source-dir.js'
 import { gitRevision, sourceFacts, sourceLabel } from './source-info.js'
 
 export interface BuildOptions {
@@ -102,7 +102,9 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     })
   }
   const ref = parseImageRef(o.repo)
-  const source = resolve(o.source)
+  const { dir: source, shipped } = sourceDir(o.source)
+  if (shipped)
+    progress.note(`no ./${SAMPLE_APP} here: building the sample app shipped with edgecanary (${source})`)
   const client = new RegistryClient({
     registry: ref.registry,
     repository: ref.repository,

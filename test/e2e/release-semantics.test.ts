@@ -574,13 +574,15 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     const line = 'kubeapp 2.0 RolledBack — step 1: 3:1 (25%) — canary answered HTTP 500 [production]'
     expect(hook.bodies).toEqual([
       { text: line },
+      // Teams Workflows: an Adaptive Card (its whole shape: src/release/notify.test.ts)
       {
-        '@type': 'MessageCard',
-        '@context': 'https://schema.org/extensions',
-        summary: line,
-        themeColor: 'D70000',
-        title: 'kubeapp 2.0: RolledBack',
-        text: line,
+        type: 'message',
+        attachments: [
+          expect.objectContaining({
+            contentType: 'application/vnd.microsoft.card.adaptive',
+            content: expect.objectContaining({ type: 'AdaptiveCard', version: '1.4' }),
+          }),
+        ],
       },
       {
         content: line,

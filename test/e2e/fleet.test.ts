@@ -1,22 +1,14 @@
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse, stringify } from 'yaml'
 import { connectCluster } from '../../src/adapters/kube-cluster.js'
 import type { Cluster } from '../../src/ports.js'
 import { readHistory, readState, versionOfImage } from '../../src/release/state.js'
 import { runCli } from '../helpers/cli.js'
-import { freePort, waitFor } from '../helpers/ports.js'
-import { cliEntry, repoRoot, startSandbox, type TestSandbox } from '../helpers/sandbox.js'
-
-interface KubeconfigDoc {
-  clusters: { name: string; cluster: Record<string, unknown> }[]
-  users: { name: string; user: Record<string, unknown> }[]
-  contexts: { name: string; context: { cluster: string; user: string; namespace?: string } }[]
-  'current-context'?: string
-}
+import { startFleet, type TestFleet } from '../helpers/fleet.js'
+import { waitFor } from '../helpers/ports.js'
+import { cliEntry } from '../helpers/sandbox.js'
 
 interface FleetJson {
   phase: string
@@ -43,7 +35,7 @@ const app = 'kubeapp'
 // Three sandboxes (one node each), their contexts merged into one kubeconfig under distinct
 // names, plus a context whose API port has nothing listening: the fleet of issue 21.
 describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
-  const sbs: TestSandbox[] = []
+  let fleet: TestFleet
   const clusters: Record<string, Cluster> = {}
   let home: string
   let work: string
@@ -73,57 +65,13 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
   }
 
   beforeAll(async () => {
-    sbs.push(...(await Promise.all(NAMES.map(() => startSandbox({ nodes: 1 })))))
-    home = mkdtempSync(join(tmpdir(), 'ec-fleet-'))
-    work = join(home, 'work')
-    mkdirSync(work)
-    // each sandbox's context is `edgecanary-sandbox`: renamed while merging
-    const merged: KubeconfigDoc = { clusters: [], users: [], contexts: [] }
-    sbs.forEach((sb, i) => {
-      const doc = parse(readFileSync(sb.kubeconfig, 'utf8')) as KubeconfigDoc
-      const ctx = doc.contexts.find((c) => c.name === doc['current-context']) ?? doc.contexts[0]
-      const name = NAMES[i]
-      merged.clusters.push({
-        name,
-        cluster: doc.clusters.find((c) => c.name === ctx.context.cluster)?.cluster ?? {},
-      })
-      merged.users.push({ name, user: doc.users.find((u) => u.name === ctx.context.user)?.user ?? {} })
-      merged.contexts.push({ name, context: { cluster: name, user: name } })
-    })
-    // an unreachable cluster: a's credentials, a loopback port nobody listens on
-    const gonePort = await freePort()
-    merged.clusters.push({
-      name: GONE,
-      cluster: { ...merged.clusters[0].cluster, server: `https://127.0.0.1:${gonePort}` },
-    })
-    merged.contexts.push({ name: GONE, context: { cluster: GONE, user: NAMES[0] } })
-    merged['current-context'] = NAMES[0]
-    const kubeconfig = join(home, 'kubeconfig')
-    writeFileSync(kubeconfig, stringify(merged), { mode: 0o600 })
-    chmodSync(kubeconfig, 0o600)
-    env = { ...sbs[0].env, EDGECANARY_HOME: home, KUBECONFIG: kubeconfig, HOME: home }
-    for (const n of NAMES) clusters[n] = connectCluster({ kubeconfig, context: n })
-    // the app at 1.0 with 2 pods in each cluster, each from its own registry
-    const inits = await Promise.all(
-      sbs.map((sb) => {
-        const dir = join(sb.home, 'work')
-        mkdirSync(dir)
-        return runCli(
-          ['init', '--version', '1.0', '--replicas', '2', '--source', join(repoRoot, 'sample-app'), '--json'],
-          { env: sb.env, cwd: dir, timeoutMs: 150_000 },
-        )
-      }),
-    )
-    for (const r of inits) if (r.status !== 0) throw new Error(`init failed: ${r.stderr}`)
-    writeFileSync(
-      join(work, 'edgecanary.yaml'),
-      stringify({ app, namespace: ns, replicas: 2, source: join(repoRoot, 'sample-app') }),
-    )
+    fleet = await startFleet({ n: 3, prefix: 'fleet', names: [...NAMES], unreachable: true })
+    ;({ home, work, env } = fleet)
+    for (const n of NAMES) clusters[n] = connectCluster({ kubeconfig: fleet.kubeconfig, context: n })
   }, 180_000)
 
   afterAll(async () => {
-    await Promise.all(sbs.map((sb) => sb.stop()))
-    if (home) rmSync(home, { recursive: true, force: true })
+    await fleet?.stop()
   })
 
   it('an unreachable cluster is named, exit 2, nothing changed anywhere', async () => {
@@ -168,7 +116,7 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     for (const [i, x] of now.entries()) {
       expect(x.version).toBe('2.0')
       // pushed to each cluster's own registry
-      expect(x.image.startsWith(`${sbs[i].registry}/kubeapp:2.0@sha256:`)).toBe(true)
+      expect(x.image.startsWith(`${fleet.sandboxes[i].registry}/kubeapp:2.0@sha256:`)).toBe(true)
       expect(x.state?.phase).toBe('Succeeded')
     }
     // the second wave started only after the first cluster's release had succeeded
@@ -200,6 +148,9 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     // the per-cluster table
     expect(r.stderr).toMatch(/fleet-a\s+1\s+rolled back/)
     expect(r.stderr).toMatch(/fleet-b\s+2\s+untouched/)
+    // without a terminal, each cluster's progress lines carry its name
+    expect(r.stderr).toMatch(/^fleet-a +\| \[ *[\d.]+s\] /m)
+    expect(r.stderr).not.toMatch(/^fleet-b +\| /m)
     const a = await look('fleet-a')
     expect(a.state).toMatchObject({ version: '3.0', phase: 'RolledBack' })
     expect(a.version).toBe('2.0')
@@ -315,5 +266,62 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     expect((await look('fleet-a')).state).toMatchObject({ version: '5.0', phase: 'Aborted' })
     for (const c of ['fleet-b', 'fleet-c'])
       expect((await look(c)).state).toMatchObject({ version: '4.0', phase: 'Succeeded' })
+  }, 120_000)
+
+  it('--on-failure abort-wave (the default): a rollback in a wave aborts the others of that wave', async () => {
+    // fleet-b's pods (and so its canary's, built from them) fail every request
+    const k = await new Promise<number>((resolve) => {
+      const p = spawn(
+        'kubectl',
+        ['--context', 'fleet-b', 'set', 'env', `deployment/${app}`, '-n', ns, 'FAIL_RATE=1'],
+        {
+          env,
+          stdio: 'ignore',
+        },
+      )
+      p.on('exit', (code) => resolve(code ?? 1))
+    })
+    expect(k).toBe(0)
+    await waitFor(
+      'fleet-b rolled out with FAIL_RATE=1',
+      async () => {
+        const d = await clusters['fleet-b'].getDeployment(ns, app)
+        return d?.status?.updatedReplicas === 2 && d.status.readyReplicas === 2 && d.status.replicas === 2
+          ? true
+          : undefined
+      },
+      60_000,
+      200,
+    )
+    const r = await ec([
+      'release',
+      '6.0',
+      '--contexts',
+      NAMES.join(','),
+      '--waves',
+      '100%',
+      '--steps',
+      '50',
+      '--interval',
+      '2s',
+      '--iterations',
+      '6',
+      '--load',
+      '20',
+      '--json',
+    ])
+    expect(r.status, r.stderr).toBe(1)
+    const fleetOut = (JSON.parse(r.stdout) as { error: { fleet: FleetJson } }).error.fleet
+    expect(fleetOut.clusters.map((c) => `${c.cluster}:${c.outcome}`)).toEqual([
+      'fleet-a:aborted',
+      'fleet-b:failed',
+      'fleet-c:aborted',
+    ])
+    for (const c of NAMES) {
+      const x = await look(c)
+      expect(x.state?.version).toBe('6.0')
+      expect(x.state?.phase).toBe(c === 'fleet-b' ? 'RolledBack' : 'Aborted')
+      expect(x.version).not.toBe('6.0')
+    }
   }, 120_000)
 })

@@ -122,6 +122,13 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     // the second wave started only after the first cluster's release had succeeded
     const aDone = Date.parse(now[0].history.at(-1)?.updatedAt ?? '')
     for (const x of now.slice(1)) expect(Date.parse(x.state?.startedAt ?? '')).toBeGreaterThanOrEqual(aDone)
+    // inside the second wave, b and c ran at the same time (--parallel defaults to 4)
+    const [b, c] = now.slice(1).map((x) => ({
+      start: Date.parse(x.state?.startedAt ?? ''),
+      end: Date.parse(x.history.at(-1)?.updatedAt ?? ''),
+    }))
+    expect(b.start).toBeLessThan(c.end)
+    expect(c.start).toBeLessThan(b.end)
     // the fleet record, in each cluster and locally
     const cm = await clusters['fleet-b'].getConfigMap(ns, `edgecanary-${app}-fleet`)
     expect(JSON.parse(cm?.data?.fleet ?? '{}')).toMatchObject({
@@ -268,7 +275,7 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
       expect((await look(c)).state).toMatchObject({ version: '4.0', phase: 'Succeeded' })
   }, 120_000)
 
-  it('--on-failure abort-wave (the default): a rollback in a wave aborts the others of that wave', async () => {
+  it('--on-failure abort-wave (the default): a rollback aborts the rest of its wave; past --parallel, the rest never starts', async () => {
     // fleet-b's pods (and so its canary's, built from them) fail every request
     const k = await new Promise<number>((resolve) => {
       const p = spawn(
@@ -300,6 +307,8 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
       NAMES.join(','),
       '--waves',
       '100%',
+      '--parallel',
+      '2',
       '--steps',
       '50',
       '--interval',
@@ -315,13 +324,15 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     expect(fleetOut.clusters.map((c) => `${c.cluster}:${c.outcome}`)).toEqual([
       'fleet-a:aborted',
       'fleet-b:failed',
-      'fleet-c:aborted',
+      'fleet-c:untouched',
     ])
-    for (const c of NAMES) {
+    for (const c of ['fleet-a', 'fleet-b']) {
       const x = await look(c)
       expect(x.state?.version).toBe('6.0')
       expect(x.state?.phase).toBe(c === 'fleet-b' ? 'RolledBack' : 'Aborted')
       expect(x.version).not.toBe('6.0')
     }
+    // the third cluster of the wave waited for a free slot, and never got one
+    expect((await look('fleet-c')).state).toMatchObject({ version: '4.0', phase: 'Succeeded' })
   }, 120_000)
 })

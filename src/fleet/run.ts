@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import { buildAndPush } from '../build/index.js'
 import {
-  afterFailure,
   type ClusterOutcome,
   clusterOutcome,
   type FleetPhase,
@@ -28,6 +27,7 @@ import {
   writeClusterRecord,
   writeLocalRecord,
 } from './record.js'
+import { runWavePool } from './wave-pool.js'
 
 export interface FleetInput {
   app: string
@@ -251,48 +251,37 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
   }
 
   async function runWave(clusters: string[]): Promise<void> {
-    const queue = [...clusters]
-    const running = new Set<string>()
-    let stopping = false
-    const worker = async () => {
-      for (;;) {
-        const c = stopping || interrupted ? undefined : queue.shift()
-        if (!c) return
+    await runWavePool({
+      clusters,
+      parallel: o.parallel,
+      onFailure: o.onFailure,
+      stop: () => interrupted !== undefined,
+      run: async (c) => {
         const r = readyBy.get(c)
-        if (!r) continue
+        if (!r) return 'ok'
         // `edgecanary abort --contexts` asked this fleet to stop
         const there = await readClusterRecord(r.cluster, r.target.namespace, o.app).catch(() => undefined)
         if (there?.id === record.id && there.entry?.abortRequested) {
           record.clusters[c].outcome = 'aborted'
           record.clusters[c].reason = 'fleet aborted (edgecanary abort)'
-          stopping = true
           await save([c])
-          return
+          return 'failed'
         }
-        running.add(c)
         record.clusters[c].outcome = 'running'
         await save([c])
         const outcome = await releaseOne(r)
-        running.delete(c)
-        if (outcome === 'failed' || outcome === 'aborted') {
-          if (!stopping) {
-            stopping = true
-            const plan = afterFailure(o.onFailure)
-            if (plan.abortRunning)
-              for (const other of running) {
-                const x = readyBy.get(other)
-                reasons.set(other, `aborted: ${c} rolled back (--on-failure abort-wave)`)
-                await x?.cluster
-                  .patchDeployment(x.target.namespace, o.app, {
-                    metadata: { annotations: { [REQUEST_ANNOTATION]: 'abort' } },
-                  })
-                  .catch(() => {})
-              }
-          }
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(o.parallel, clusters.length) }, worker))
+        return outcome === 'failed' || outcome === 'aborted' ? 'failed' : 'ok'
+      },
+      abort: async (other, failed) => {
+        const x = readyBy.get(other)
+        reasons.set(other, `aborted: ${failed} rolled back (--on-failure abort-wave)`)
+        await x?.cluster
+          .patchDeployment(x.target.namespace, o.app, {
+            metadata: { annotations: { [REQUEST_ANNOTATION]: 'abort' } },
+          })
+          .catch(() => {})
+      },
+    })
   }
 
   async function releaseOne(r: ReadyCluster): Promise<ClusterOutcome> {

@@ -74,12 +74,32 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     await fleet?.stop()
   })
 
-  it('an unreachable cluster is named, exit 2, nothing changed anywhere', async () => {
+  it('an unreachable cluster is named, exit 2, nothing changed anywhere (bad flags and --dry-run neither)', async () => {
     const before = await Promise.all(NAMES.map(look))
     const r = await ec(['release', '2.0', '--contexts', [...NAMES, GONE].join(','), ...fast])
     expect(r.status, r.stderr).toBe(2)
     expect(r.stderr).toMatch(/Error: unreachable: fleet-gone/)
     expect(r.stderr).toContain('--skip-unreachable')
+    // a bad flag: one line, exit 2, before any cluster is asked (the others: src/core/fleet-plan.test.ts)
+    const bad = await ec(['release', '2.0', '--contexts', NAMES.join(','), '--waves', '50%,10%'])
+    expect(bad.status, bad.stderr).toBe(2)
+    expect(bad.stderr).toMatch(/^Error: waves "50%,10%" must ascend/m)
+    // --dry-run prints the waves and changes nothing
+    const dry = await ec([
+      'release',
+      '2.0',
+      '--contexts',
+      NAMES.join(','),
+      '--waves',
+      '1,50%',
+      '--dry-run',
+      '--json',
+    ])
+    expect(dry.status, dry.stderr).toBe(0)
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      waves: [['fleet-a'], ['fleet-b'], ['fleet-c']],
+      parallel: 4,
+    })
     const after = await Promise.all(NAMES.map(look))
     for (const [i, a] of after.entries()) {
       expect(a.resourceVersion).toBe(before[i].resourceVersion)

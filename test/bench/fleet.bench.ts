@@ -3,6 +3,8 @@
 // release time with the same flags. Goal (issue 21): fleet ≤ 1.3 × (one cluster × waves),
 // since the clusters of a wave run in parallel. All 8 sandboxes share this machine's cores,
 // so a wave of 4 clusters here competes for CPU that 4 Pis would each have to themselves.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { runCli } from '../helpers/cli.js'
 import { startFleet } from '../helpers/fleet.js'
 
@@ -14,6 +16,10 @@ const t0 = performance.now()
 const fleet = await startFleet({ n: N, prefix: 'bench', inits: 4 })
 console.error(`${N} sandboxes up and initialized in ${((performance.now() - t0) / 1000).toFixed(1)}s`)
 const ec = (args: string[]) => runCli(args, { env: fleet.env, cwd: fleet.work, timeoutMs: 600_000 })
+// 8 clusters' pods share 2 cores here, which makes p99 latency the machine's, not the app's:
+// the latency bound is raised (for the reference release too) so the bench measures time
+const yaml = join(fleet.work, 'edgecanary.yaml')
+writeFileSync(yaml, `${readFileSync(yaml, 'utf8')}analysis:\n  maxLatencyMs: 5000\n`)
 try {
   // one cluster's release, twice (the first also compiles its version): the median of the two
   // is the reference, each a plain `release` of that cluster as a user would run it
@@ -23,7 +29,7 @@ try {
     // its build and its pushes to every registry (a conservative comparison)
     const repo = `${fleet.sandboxes[i].registry}/kubeapp`
     const b = await ec(['build', '--version', v, '--repo', repo])
-    if (b.status !== 0) throw new Error(b.stderr)
+    if (b.status !== 0) throw new Error(`${b.stdout}\n${b.stderr}`)
     const t = performance.now()
     const r = await ec([
       'release',
@@ -35,7 +41,7 @@ try {
       ...flags,
       '--json',
     ])
-    if (r.status !== 0) throw new Error(r.stderr)
+    if (r.status !== 0) throw new Error(`${r.stdout}\n${r.stderr}`)
     singles.push(performance.now() - t)
   }
   const single = Math.min(...singles) + (Math.max(...singles) - Math.min(...singles)) / 2
@@ -51,7 +57,7 @@ try {
     '--json',
   ])
   const wall = performance.now() - t
-  if (r.status !== 0) throw new Error(r.stderr)
+  if (r.status !== 0) throw new Error(`${r.stdout}\n${r.stderr}`)
   const out = JSON.parse(r.stdout) as {
     waves: string[][]
     clusters: { cluster: string; wave: number; durationMs?: number }[]

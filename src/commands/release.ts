@@ -10,6 +10,7 @@ import { parseSteps, planSteps } from '../core/release-plan.js'
 import { releaseReport } from '../core/timeline.js'
 import { UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
+import { fleetReleaseFlags, isFleet, releaseFleet } from '../fleet/cli.js'
 import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { resolveImageDigest } from '../registry/resolve.js'
@@ -31,6 +32,7 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
     '<%= config.bin %> release 2.0 --json > release-2.0.json',
     '<%= config.bin %> release 3.0 --env FAIL_RATE=0.3',
     '<%= config.bin %> release 2.0 --image 127.0.0.1:5000/kubeapp:2.0@sha256:… --dry-run',
+    '<%= config.bin %> release 2.0 --contexts pi-shop-1,pi-shop-2,pi-shop-3 --waves 1,50%,100%',
   ]
   static override args = {
     version: Args.string({ required: true, description: 'version to release (the image tag)' }),
@@ -57,10 +59,14 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
     'skip-preflight': Flags.boolean({
       description: 'skip the image/arch checks (tests of the engine’s own fast-fail use it)',
     }),
+    ...fleetReleaseFlags,
   }
 
   async run(): Promise<ReleaseResult | object> {
     const { args, flags } = await this.parse(Release)
+    // a fleet (--contexts, or fleet: in edgecanary.yaml): the same release per cluster, in waves (src/fleet)
+    if (isFleet(flags))
+      return releaseFleet(args.version, flags, { json: this.jsonEnabled(), info: (l) => this.info(l) })
     assertValidVersion(args.version)
     const env: Record<string, string> = {}
     for (const kv of flags.env ?? []) {

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { resolveContext } from '../cli/context.js'
+import { contextsFlag, isFleet, statusFleet } from '../fleet/cli.js'
+import type { FleetStatus } from '../fleet/control.js'
 import { FINAL_PHASES, type Phase } from '../release/state.js'
 import { releaseStatus, type StatusReport } from '../release/status.js'
 
@@ -13,6 +15,7 @@ export default class Status extends BaseCommand {
     '<%= config.bin %> status',
     '<%= config.bin %> status --watch',
     '<%= config.bin %> status -n production --json',
+    '<%= config.bin %> status --contexts pi-shop-1,pi-shop-2,pi-shop-3',
   ]
   static override flags = {
     ...clusterFlags,
@@ -22,10 +25,13 @@ export default class Status extends BaseCommand {
       char: 'w',
       description: 'print again whenever something changes; exits when the release ends (Ctrl-C stops)',
     }),
+    ...contextsFlag,
   }
 
-  async run(): Promise<StatusReport> {
+  async run(): Promise<StatusReport | FleetStatus> {
     const { flags } = await this.parse(Status)
+    // a fleet: one row per cluster (src/fleet)
+    if (isFleet(flags)) return statusFleet(flags, { json: this.jsonEnabled(), info: (l) => this.info(l) })
     const ctx = await resolveContext(flags, { app: flags.app, findRelease: true })
     await ctx.cluster.ping()
     let last = ''

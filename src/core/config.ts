@@ -93,6 +93,25 @@ export const analysisSchema = z
     }),
   )
 
+/**
+ * One cluster of a fleet (`fleet:` in edgecanary.yaml): its kubeconfig context, and where it
+ * differs from the top level, its namespace and registry (HOST[:PORT]; default: the registry
+ * the cluster advertises in kube-public/local-registry-hosting).
+ *
+ *   fleet: [{ context: pi-shop-1 }, { context: pi-shop-2, namespace: shop, registry: 10.0.2.1:5000 }]
+ */
+export const fleetClusterSchema = z.strictObject({
+  context: z
+    .string()
+    .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@:/-]*$/, 'must be a kubeconfig context name'), z.maxLength(253)),
+  namespace: z.optional(dnsLabel),
+  registry: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be HOST or HOST:PORT'), z.maxLength(260)),
+  ),
+})
+
+export type FleetCluster = z.infer<typeof fleetClusterSchema>
+
 export const configSchema = z.strictObject({
   app: z._default(dnsLabel, 'kubeapp'),
   namespace: z._default(dnsLabel, 'production'),
@@ -110,6 +129,14 @@ export const configSchema = z.strictObject({
   leaseDuration: z._default(durationSchema, '15s'),
   notify: z._default(z.array(z.url()), []),
   insecure: z._default(z.boolean(), false),
+  /** The clusters of a fleet release, in order (the first wave takes the first ones). */
+  fleet: z.optional(
+    z.array(fleetClusterSchema).check(
+      z.minLength(1),
+      z.maxLength(200),
+      z.refine((xs) => new Set(xs.map((x) => x.context)).size === xs.length, 'names a context twice'),
+    ),
+  ),
 })
 
 export type Config = z.infer<typeof configSchema>

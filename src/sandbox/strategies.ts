@@ -162,6 +162,8 @@ export function applyDefaults(t: ResourceType, o: KObject): KObject {
         return port
       })
       x.spec = spec
+      // a new Service's status is empty, not absent: `{ loadBalancer: {} }` (update keeps the stored one)
+      x.status ??= { loadBalancer: {} }
       break
     }
   }

@@ -181,6 +181,38 @@ spec:
     expect(await kubectl('get', 'ds', 'agent')).toMatch(/^agent\s+2\s+2\s+2\s+2\s+2\s+<none>/m)
   })
 
+  it('DaemonSet pods stay bound to a NotReady node past the eviction grace (they tolerate not-ready)', async () => {
+    const onPi2 = async () =>
+      (
+        await kubectl(
+          'get',
+          'pods',
+          '-l',
+          'app=agent',
+          '--field-selector',
+          'spec.nodeName=pi-2',
+          '-o',
+          'name',
+        )
+      ).trim()
+    const before = await onPi2()
+    expect(before).toMatch(/^pod\/agent-/)
+    expect((await runCli(['sandbox', 'fault', 'node-stop', 'pi-2'], { env: sb.env })).status).toBe(0)
+    try {
+      await waitFor('pi-2 NotReady', async () =>
+        (await kubectl('get', 'node', 'pi-2', '--no-headers')).includes('NotReady'),
+      )
+      // the sandbox under test evicts other pods 3 s after NotReady (--node-grace)
+      await new Promise((r) => setTimeout(r, 4000))
+      expect(await onPi2()).toBe(before)
+    } finally {
+      await runCli(['sandbox', 'fault', 'node-start', 'pi-2'], { env: sb.env })
+      await waitFor('pi-2 Ready', async () =>
+        /\sReady\s/.test(await kubectl('get', 'node', 'pi-2', '--no-headers')),
+      )
+    }
+  })
+
   it('Job: completions with parallelism complete, `kubectl wait --for=condition=complete`', async () => {
     await apply(`apiVersion: batch/v1
 kind: Job

@@ -662,6 +662,8 @@ export function startControllers(
       if (now() - (notReadySince.get(name) ?? now()) < nodeGraceMs) continue
       for (const p of store.list(RES.pods, { fieldSelector: `spec.nodeName=${name}` }).items) {
         if (isTerminating(p)) continue
+        // DaemonSet pods tolerate not-ready/unreachable NoExecute taints: they stay with their node
+        if (p.metadata.ownerReferences?.some((r) => r.controller && r.kind === 'DaemonSet')) continue
         // the node is gone: its kubelet cannot confirm termination, so the pod is removed at once
         store.delete(RES.pods, p.metadata.namespace, p.metadata.name, { gracePeriodSeconds: 0 })
         recordEvent(store, p, 'NodeNotReady', `Evicted: node ${name} is not ready`, {

@@ -6,6 +6,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
@@ -76,19 +77,25 @@ export async function pullImage(
   let client: RegistryClient | undefined
   let top: Awaited<ReturnType<RegistryClient['getManifest']>>
   let lastError: unknown
+  const failures: string[] = []
   for (const ep of endpoints) {
-    const c = new RegistryClient({
-      registry: ep.host,
-      repository: ep.repository,
-      insecure: ep.upstream ? opts.insecure : ep.scheme === 'http',
-      credentials: ep.credentials ?? dockerConfigCredentials(ep.host),
-      retries: 1,
-      signal: opts.signal,
-    })
+    let c: RegistryClient
     try {
+      c = new RegistryClient({
+        registry: ep.host,
+        repository: ep.repository,
+        insecure: ep.upstream ? opts.insecure : ep.scheme === 'http',
+        // a mirror endpoint says its scheme; the registry itself keeps the loopback/insecure rule
+        ...(ep.upstream ? {} : { scheme: ep.scheme }),
+        ...(ep.tls ? { tls: tlsOptions(ep.tls) } : {}),
+        credentials: ep.credentials ?? dockerConfigCredentials(ep.host),
+        retries: 1,
+        signal: opts.signal,
+      })
       top = await c.getManifest(ep.reference)
     } catch (err) {
       lastError = err
+      failures.push(`${ep.host}: ${(err as Error).message}`)
       continue
     }
     if (top) {
@@ -99,7 +106,7 @@ export async function pullImage(
   if (!client || !top) {
     if (lastError && endpoints.length === 1) throw lastError
     throw new ImageNotFoundError(
-      `${ref}: not found${endpoints.length > 1 ? ` at ${endpoints.map((e) => `${e.host}/${e.repository}`).join(', ')}` : ''}`,
+      `${ref}: not found${endpoints.length > 1 ? ` at ${endpoints.map((e) => `${e.host}/${e.repository}`).join(', ')}` : ''}${failures.length ? ` (${failures.join('; ')})` : ''}`,
     )
   }
   let doc = JSON.parse(top.bytes.toString('utf8')) as {
@@ -201,6 +208,26 @@ async function unpack(tar: Buffer, root: string): Promise<void> {
   })
   ex.end(tar)
   await done
+}
+
+/** registries.yaml `tls` of an endpoint as Node's TLS options: the PEM files read (at most 1 MiB each). */
+function tlsOptions(t: NonNullable<PullEndpoint['tls']>): {
+  ca?: string
+  cert?: string
+  key?: string
+  rejectUnauthorized?: boolean
+} {
+  const pem = (file: string | undefined) => {
+    if (!file) return undefined
+    if (statSync(file).size > 1024 * 1024) throw new Error(`${file}: larger than 1 MiB, not a PEM file`)
+    return readFileSync(file, 'utf8')
+  }
+  return {
+    ...(t.caFile ? { ca: pem(t.caFile) } : {}),
+    ...(t.certFile ? { cert: pem(t.certFile) } : {}),
+    ...(t.keyFile ? { key: pem(t.keyFile) } : {}),
+    ...(t.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+  }
 }
 
 /** Removes a file or symlink in the way of an entry (a later layer replaces it); directories stay. */

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, connect } from 'node:net'
 import { release, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pushBusybox } from '../helpers/busybox-image.js'
@@ -18,6 +20,7 @@ const run = promisify(execFile)
 describe('ServiceAccounts, node info, DaemonSet, Job, CronJob, RC and registry mirrors', () => {
   let sb: TestSandbox
   let home: string
+  const tlsServers: TlsServer[] = []
   const kubectl = async (...args: string[]) =>
     (await run('kubectl', args, { env: sb.env, timeout: 60_000 })).stdout
   const apply = (yaml: string) => {
@@ -29,11 +32,63 @@ describe('ServiceAccounts, node info, DaemonSet, Job, CronJob, RC and registry m
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), 'ec-kinds-'))
+    // TLS in front of the embedded registry, with a self-signed certificate for 127.0.0.1: one
+    // port trusted through ca_file, one with insecure_skip_verify, one with no tls config
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(home, 'tls.key'),
+      '-out',
+      join(home, 'tls.crt'),
+    ])
+    const tlsOpts = { key: readFileSync(join(home, 'tls.key')), cert: readFileSync(join(home, 'tls.crt')) }
+    const ports: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const server = createTlsServer(tlsOpts, (socket) => {
+        const [host, port] = sb.registry.split(':')
+        const up = connect(Number(port), host)
+        socket.on('error', () => up.destroy())
+        up.on('error', () => socket.destroy())
+        socket.pipe(up).pipe(socket)
+      })
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      tlsServers.push(server)
+      ports.push((server.address() as AddressInfo).port)
+    }
+    const [trusted, skipVerify, untrusted] = ports.map((p) => `127.0.0.1:${p}`)
     // $EDGECANARY_HOME/registries.yaml, read at start as k3s reads /etc/rancher/k3s/registries.yaml:
-    // Docker Hub (no endpoint: the embedded registry) and a private name rewritten onto it
+    // Docker Hub (no endpoint: the embedded registry), a private name rewritten onto it, and TLS mirrors
     writeFileSync(
       join(home, 'registries.yaml'),
-      'mirrors:\n  docker.io: {}\n  registry.example.org:\n    rewrite:\n      "^team/(.*)": "library/$1"\n',
+      `mirrors:
+  docker.io: {}
+  registry.example.org:
+    rewrite:
+      "^team/(.*)": "library/$1"
+  trusted.example.org:
+    endpoint: ["https://${trusted}"]
+  skipverify.example.org:
+    endpoint: ["https://${skipVerify}"]
+  untrusted.example.org:
+    endpoint: ["https://${untrusted}"]
+configs:
+  "${trusted}":
+    tls: { ca_file: ${join(home, 'tls.crt')} }
+  "${skipVerify}":
+    tls: { insecure_skip_verify: true }
+`,
     )
     sb = await startSandbox({ nodes: 2, home })
     await pushBusybox(sb.registry)
@@ -41,6 +96,7 @@ describe('ServiceAccounts, node info, DaemonSet, Job, CronJob, RC and registry m
 
   afterAll(async () => {
     await sb?.stop()
+    for (const s of tlsServers) s.close()
     rmSync(home, { recursive: true, force: true })
   })
 
@@ -135,6 +191,34 @@ spec:
     expect(logs).toContain('hello from busybox')
     expect(logs).toMatch(/load average/)
     expect(await kubectl('logs', 'bb-private')).toBe('rewritten\n')
+  })
+
+  it('pulls from an https mirror with the ca_file or insecure_skip_verify of its configs entry, and not without', async () => {
+    const pod = (name: string, image: string) =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  restartPolicy: Never\n  containers: [{name: c, image: "${image}", command: ["/bin/echo", "${name}"]}]\n---\n`
+    await apply(
+      pod('tls-trusted', 'trusted.example.org/library/busybox:latest') +
+        pod('tls-skip', 'skipverify.example.org/library/busybox:latest') +
+        pod('tls-untrusted', 'untrusted.example.org/library/busybox:latest'),
+    )
+    await kubectl(
+      'wait',
+      '--for=jsonpath={.status.phase}=Succeeded',
+      'pod/tls-trusted',
+      'pod/tls-skip',
+      '--timeout=60s',
+    )
+    expect(await kubectl('logs', 'tls-trusted')).toBe('tls-trusted\n')
+    const waiting = await waitFor('the untrusted pull to fail', async () => {
+      const p = await json<{
+        status: { containerStatuses?: { state: { waiting?: { reason: string; message?: string } } }[] }
+      }>('get', 'pod', 'tls-untrusted')
+      const w = p.status.containerStatuses?.[0]?.state.waiting
+      return w && /ErrImagePull|ImagePullBackOff/.test(w.reason) ? w : undefined
+    })
+    const events = await kubectl('get', 'events', '--field-selector', 'involvedObject.name=tls-untrusted')
+    expect(events).toMatch(/CERT/)
+    expect(waiting.reason).toMatch(/ErrImagePull|ImagePullBackOff/)
   })
 
   it('DaemonSet: one pod per node, a template change rolls them, `kubectl rollout status` follows', async () => {

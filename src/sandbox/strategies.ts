@@ -1,5 +1,5 @@
 import { invalid, type StatusCause } from './api-errors.js'
-import { cronScheduleError } from './controllers/cron-schedule.js'
+import { cronScheduleError, timeZoneError } from './controllers/cron-schedule.js'
 import { fromSelectorObject, type LabelSelectorObject, matches } from './label-selector.js'
 import type { KObject, ResourceType } from './types.js'
 
@@ -170,6 +170,36 @@ export function applyDefaults(t: ResourceType, o: KObject): KObject {
   return x
 }
 
+/**
+ * What the registry strategy sets once the object has its uid (PrepareForCreate): a Job
+ * without manualSelector gets the selector and pod labels of its uid
+ * (pkg/registry/batch/job/strategy.go generateSelectorIfNeeded).
+ *
+ *   prepareForCreate(RES.jobs, job with uid 'u1', name 'pi')
+ *     → spec.selector.matchLabels { 'batch.kubernetes.io/controller-uid': 'u1' }, template labels with job-name 'pi'
+ */
+export function prepareForCreate(t: ResourceType, o: KObject): void {
+  if (t.resource !== 'jobs') return
+  const spec = obj((o as Obj).spec)
+  if (spec.manualSelector === true) return
+  const uid = o.metadata.uid ?? ''
+  const tpl = { ...obj(spec.template) }
+  const meta = { ...obj(tpl.metadata) }
+  meta.labels = {
+    ...obj(meta.labels),
+    'batch.kubernetes.io/controller-uid': uid,
+    'batch.kubernetes.io/job-name': o.metadata.name,
+    'controller-uid': uid,
+    'job-name': o.metadata.name,
+  }
+  tpl.metadata = meta
+  ;(o as Obj).spec = {
+    ...spec,
+    selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } },
+    template: tpl,
+  }
+}
+
 /** Whether an update changes what `generation` counts: spec, or for Deployments also annotations. */
 export function bumpsGeneration(t: ResourceType, before: KObject, after: KObject): boolean {
   if (JSON.stringify(before.spec) !== JSON.stringify(after.spec)) return true
@@ -317,6 +347,14 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
       const schedule = obj(x.spec).schedule
       const why = typeof schedule === 'string' ? cronScheduleError(schedule) : 'Required value'
       if (why) causes.push({ reason: 'FieldValueInvalid', message: why, field: 'spec.schedule' })
+      const tz = obj(x.spec).timeZone
+      const tzWhy =
+        tz === undefined || tz === null
+          ? undefined
+          : typeof tz === 'string'
+            ? timeZoneError(tz)
+            : 'Invalid value'
+      if (tzWhy) causes.push({ reason: 'FieldValueInvalid', message: tzWhy, field: 'spec.timeZone' })
     }
   }
   if (causes.length > 0) throw invalid(t, name || '', causes)

@@ -311,9 +311,13 @@ spec:
 `)
     await kubectl('wait', '--for=condition=complete', 'job/migrate', '--timeout=60s')
     const job = await json<{
+      metadata: { uid: string }
+      spec: { selector: { matchLabels: Record<string, string> } }
       status: { succeeded: number; completionTime?: string; conditions: { type: string }[] }
     }>('get', 'job', 'migrate')
     expect(job.status.succeeded).toBe(3)
+    // the selector the API server generates from the Job's uid (manualSelector unset)
+    expect(job.spec.selector.matchLabels).toEqual({ 'batch.kubernetes.io/controller-uid': job.metadata.uid })
     expect(job.status.completionTime).toBeTruthy()
     expect(job.status.conditions.map((c) => c.type)).toContain('Complete')
     expect(await kubectl('get', 'pods', '-l', 'job-name=migrate', '-o', 'name')).toMatch(
@@ -373,6 +377,11 @@ spec:
       )
     await missed()
     const first = await waitFor('the CronJob starts a Job', async () => {
+      // spec.timeZone is an IANA zone, refused with 422 otherwise
+      const bad = await apply(
+        'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: martian}\nspec:\n  schedule: "0 9 * * *"\n  timeZone: Mars/Base\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: t, image: busybox}]\n',
+      ).catch((err: { stderr?: string }) => err.stderr ?? '')
+      expect(bad).toContain('spec.timeZone: Invalid value: "Mars/Base": unknown time zone Mars/Base')
       const jobs = (await kubectl('get', 'jobs', '-o', 'name'))
         .split('\n')
         .filter((j) => j.startsWith('job.batch/tick-'))

@@ -33,8 +33,26 @@ export function cronScheduleError(schedule: string): string | undefined {
 }
 
 /**
- * The latest time the schedule fires in (`earliest`, `now`] (ms since the epoch), and how many
- * times it fired in that window, as the controller's `mostRecentScheduleTime` counts them.
+ * Why a CronJob's spec.timeZone is refused (an IANA zone name, as time.LoadLocation takes), or
+ * undefined when it is valid.
+ *
+ *   timeZoneError('Europe/Berlin') → undefined;  timeZoneError('Mars/Base') → 'Invalid value: "Mars/Base": unknown time zone Mars/Base'
+ */
+export function timeZoneError(tz: string): string | undefined {
+  if (tz.length === 0 || tz.length > 64 || /^(Local|\s)/.test(tz))
+    return `Invalid value: "${tz}": unknown time zone ${tz}`
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz })
+    return undefined
+  } catch {
+    return `Invalid value: "${tz}": unknown time zone ${tz}`
+  }
+}
+
+/**
+ * The latest time the schedule fires in (`earliest`, `now`] (ms since the epoch), read in
+ * `timeZone` (spec.timeZone, UTC by default), and how many times it fired in that window, as
+ * the controller's `mostRecentScheduleTime` counts them.
  *
  *   mostRecentRun('* * * * *', Date.parse('2026-01-01T00:00:30Z'), Date.parse('2026-01-01T00:03:10Z'))
  *     → { time: Date.parse('2026-01-01T00:03:00Z'), missed: 3 }
@@ -45,8 +63,9 @@ export function mostRecentRun(
   schedule: string,
   earliest: number,
   now: number,
+  timeZone = 'UTC',
 ): { time?: number; missed: number } {
-  const it = CronExpressionParser.parse(schedule.trim(), { tz: 'UTC', currentDate: new Date(earliest) })
+  const it = CronExpressionParser.parse(schedule.trim(), { tz: timeZone, currentDate: new Date(earliest) })
   let time: number | undefined
   let missed = 0
   for (;;) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cronAction, cronScheduleError, mostRecentRun } from './cron-schedule.js'
+import { cronAction, cronScheduleError, mostRecentRun, timeZoneError } from './cron-schedule.js'
 import { type DaemonNode, daemonPlan } from './daemon-math.js'
 import { jobBackoffMs, jobDecision } from './job-math.js'
 
@@ -147,6 +147,24 @@ describe('CronJob schedule (robfig/cron standard parser, pkg/controller/cronjob)
   ])('mostRecentRun(%j, %s, %s)', (s, earliest, now, out) =>
     expect(mostRecentRun(s, t(earliest), t(now))).toEqual(out),
   )
+
+  it('reads the schedule in spec.timeZone', () => {
+    // 09:00 in Berlin is 08:00 UTC in winter
+    expect(
+      mostRecentRun('0 9 * * *', t('2026-01-01T00:00:00Z'), t('2026-01-01T12:00:00Z'), 'Europe/Berlin'),
+    ).toEqual({ time: t('2026-01-01T08:00:00Z'), missed: 1 })
+  })
+
+  it.each([
+    ['Europe/Berlin', undefined],
+    ['UTC', undefined],
+    ['Mars/Base', 'unknown time zone Mars/Base'],
+    ['Local', 'unknown time zone Local'],
+    ['', 'unknown time zone'],
+  ])('timeZoneError(%j)', (tz, why) => {
+    if (why === undefined) expect(timeZoneError(tz)).toBeUndefined()
+    else expect(timeZoneError(tz)).toContain(why)
+  })
 
   it.each([
     [{ policy: 'Allow', active: 1, scheduled: 60_000, now: 61_000 }, 'create'],

@@ -310,6 +310,7 @@ export function reconcileJob(
 
 interface CronJobSpec {
   schedule: string
+  timeZone?: string
   concurrencyPolicy?: string
   suspend?: boolean
   startingDeadlineSeconds?: number
@@ -335,7 +336,7 @@ export function reconcileCronJob(store: ObjectStore, cj: KObject, now = Date.now
   const jobs = store.list(RES.jobs, { namespace: ns }).items.filter((j) => ownedBy(j, cj.metadata.uid))
   const active = jobs.filter((j) => !finishedAs(j) && !isTerminating(j))
   const earliest = Date.parse(prev.lastScheduleTime ?? cj.metadata.creationTimestamp ?? iso(now))
-  const run = mostRecentRun(spec.schedule, earliest, now)
+  const run = mostRecentRun(spec.schedule, earliest, now, spec.timeZone ?? 'UTC')
   const action = cronAction({
     policy: spec.concurrencyPolicy ?? 'Allow',
     active: active.length,

@@ -193,6 +193,9 @@ export function prepareForCreate(t: ResourceType, o: KObject): void {
     'job-name': o.metadata.name,
   }
   tpl.metadata = meta
+  // SetDefaults_Job (run again when the Job is read from storage): no labels → the template's
+  if (Object.keys(o.metadata.labels ?? {}).length === 0)
+    o.metadata.labels = { ...(meta.labels as Record<string, string>) }
   ;(o as Obj).spec = {
     ...spec,
     selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } },

@@ -311,13 +311,17 @@ spec:
 `)
     await kubectl('wait', '--for=condition=complete', 'job/migrate', '--timeout=60s')
     const job = await json<{
-      metadata: { uid: string }
+      metadata: { uid: string; labels: Record<string, string> }
       spec: { selector: { matchLabels: Record<string, string> } }
       status: { succeeded: number; completionTime?: string; conditions: { type: string }[] }
     }>('get', 'job', 'migrate')
     expect(job.status.succeeded).toBe(3)
     // the selector the API server generates from the Job's uid (manualSelector unset)
     expect(job.spec.selector.matchLabels).toEqual({ 'batch.kubernetes.io/controller-uid': job.metadata.uid })
+    expect(job.metadata.labels).toMatchObject({
+      'batch.kubernetes.io/job-name': 'migrate',
+      'job-name': 'migrate',
+    })
     expect(job.status.completionTime).toBeTruthy()
     expect(job.status.conditions.map((c) => c.type)).toContain('Complete')
     expect(await kubectl('get', 'pods', '-l', 'job-name=migrate', '-o', 'name')).toMatch(

@@ -38,6 +38,10 @@ for cmd in "${!need[@]}"; do
     missing+=("${need[$cmd]}")
   fi
 done
+# the Kubernetes Python client, a third independent client of the sandbox (Debian's python3)
+if [ "$profile" = test ] && ! /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1; then
+  missing+=(python3-kubernetes)
+fi
 # de-duplicate
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 
@@ -73,6 +77,28 @@ if [ "$profile" = test ] && [ ! -x "$k120" ]; then
   if [ ! -x "$k120" ]; then
     echo "error: could not get kubectl 1.20 (Debian kubernetes-client) into $k120" >&2
     echo "run (in $PWD): sudo apt-get update && (cd .tmp && apt-get download kubernetes-client) && dpkg-deb -x .tmp/kubernetes-client_*.deb .tmp/kubectl-1.20" >&2
+    exit 3
+  fi
+fi
+
+# Debian's static arm64 busybox, unpacked into .tmp: the tests build a `busybox` image from it
+# (test/helpers/busybox-image.ts) and serve it through a docker.io registry mirror.
+bb=.tmp/busybox-static-arm64/bin/busybox
+if [ "$profile" = test ] && [ ! -x "$bb" ]; then
+  mkdir -p .tmp/busybox-download
+  rm -f .tmp/busybox-download/*.deb
+  bbget() { (cd .tmp/busybox-download && apt-get download busybox-static:arm64 >&2); }
+  if ! bbget && [ "$(id -u)" = 0 ]; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    apt-get update -qq >&2 && bbget || true
+  fi
+  bbdebs=(.tmp/busybox-download/busybox-static_*.deb)
+  if [ -f "${bbdebs[0]}" ]; then
+    dpkg-deb -x "${bbdebs[0]}" .tmp/busybox-static-arm64 && rm -rf .tmp/busybox-download
+  fi
+  if [ ! -x "$bb" ]; then
+    echo "error: could not get Debian's busybox-static:arm64 into $bb" >&2
+    echo "run (in $PWD, as root): dpkg --add-architecture arm64 && apt-get update && (cd .tmp && apt-get download busybox-static:arm64) && dpkg-deb -x .tmp/busybox-static_*.deb .tmp/busybox-static-arm64" >&2
     exit 3
   fi
 fi

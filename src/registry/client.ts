@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https'
 import { UnreachableError, UsageError } from '../errors.js'
 import { type Credentials, parseChallenge } from './auth.js'
 import { type HttpResponse, httpFetch } from './http.js'
@@ -11,6 +12,10 @@ export interface RegistryClientOptions {
   insecure?: boolean
   retries?: number
   signal?: AbortSignal
+  /** Force the scheme (a registries.yaml endpoint says it); default: http only for loopback or insecure. */
+  scheme?: 'http' | 'https'
+  /** TLS settings for this registry (registries.yaml configs.<host>.tls), PEM contents. */
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean }
 }
 
 const ACCEPT_MANIFESTS = [
@@ -29,9 +34,11 @@ export class RegistryClient {
   private token?: string
   private tokenScope?: string
   private basic = false
+  private readonly httpsAgent?: HttpsAgent
   constructor(private readonly o: RegistryClientOptions) {
-    const http = isLoopbackRegistry(o.registry) || o.insecure
+    const http = o.scheme ? o.scheme === 'http' : isLoopbackRegistry(o.registry) || o.insecure
     this.base = `${http ? 'http' : 'https'}://${o.registry}/v2/${o.repository}`
+    if (o.tls) this.httpsAgent = new HttpsAgent({ keepAlive: true, ...o.tls })
   }
 
   async hasBlob(digest: string): Promise<boolean> {
@@ -118,6 +125,7 @@ export class RegistryClient {
           headers: { ...opts.headers, ...this.authHeader() },
           body: opts.body,
           signal: this.o.signal,
+          httpsAgent: this.httpsAgent,
         })
       } catch (err) {
         if (this.o.signal?.aborted) throw err
@@ -142,6 +150,7 @@ export class RegistryClient {
           headers: { ...opts.headers, ...this.authHeader() },
           body: opts.body,
           signal: this.o.signal,
+          httpsAgent: this.httpsAgent,
         })
       }
       if (res.status >= 500 && attempt < retries) {

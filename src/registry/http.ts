@@ -18,6 +18,8 @@ export interface HttpRequest {
   headers?: Record<string, string>
   body?: Buffer
   signal?: AbortSignal
+  /** For https: an agent with the registry's own TLS settings (CA, client certificate). */
+  httpsAgent?: HttpsAgent
 }
 
 // free sockets are unref'd by Node's Agent, so they never keep a command running
@@ -36,7 +38,7 @@ export async function httpFetch(url: string | URL, init: HttpRequest = {}): Prom
   let body = init.body
   let headers = { ...init.headers }
   for (let hop = 0; ; hop++) {
-    const { message, response } = await once(target, method, headers, body, init.signal)
+    const { message, response } = await once(target, method, headers, body, init.signal, init.httpsAgent)
     const status = response.status
     const location = message.headers.location
     if (!REDIRECTS.has(status) || !location || hop >= 20) return response
@@ -62,6 +64,7 @@ function once(
   headers: Record<string, string>,
   body: Buffer | undefined,
   signal: AbortSignal | undefined,
+  httpsAgent: HttpsAgent | undefined,
 ): Promise<{ message: IncomingMessage; response: HttpResponse }> {
   const https = url.protocol === 'https:'
   return new Promise((resolve, reject) => {
@@ -74,7 +77,7 @@ function once(
           body === undefined && (method === 'GET' || method === 'HEAD')
             ? headers
             : { ...headers, 'content-length': String(body?.length ?? 0) },
-        agent: https ? agents.https : agents.http,
+        agent: https ? (httpsAgent ?? agents.https) : agents.http,
         signal,
       },
       (message) => {

@@ -1,8 +1,20 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join, normalize } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { extract } from 'tar-stream'
 import { digestOf } from '../build/oci-image.js'
+import type { PullEndpoint } from '../core/registry-mirrors.js'
 import { dockerConfigCredentials } from './auth.js'
 import { RegistryClient } from './client.js'
 import { parseImageRef } from './reference.js'
@@ -47,20 +59,56 @@ interface Descriptor {
  */
 export async function pullImage(
   ref: string,
-  opts: { platform: ImagePlatform; cacheDir: string; insecure?: boolean; signal?: AbortSignal },
+  opts: {
+    platform: ImagePlatform
+    cacheDir: string
+    insecure?: boolean
+    signal?: AbortSignal
+    /** Where to look, in order (registry mirrors, see src/core/registry-mirrors.ts); default: the registry itself. */
+    endpoints?: PullEndpoint[]
+  },
 ): Promise<PulledImage> {
   const r = parseImageRef(ref)
-  const client = new RegistryClient({
-    registry: r.registry,
-    repository: r.repository,
-    insecure: opts.insecure,
-    credentials: dockerConfigCredentials(r.registry),
-    retries: 1,
-    signal: opts.signal,
-  })
   const reference = r.digest ?? r.tag ?? 'latest'
-  let top = await client.getManifest(reference)
-  if (!top) throw new ImageNotFoundError(`${ref}: not found`)
+  const endpoints: PullEndpoint[] = opts.endpoints?.length
+    ? opts.endpoints
+    : [{ host: r.registry, scheme: 'https', repository: r.repository, reference, upstream: true }]
+  // as containerd does with a mirror list: the first endpoint that has the manifest serves the pull
+  let client: RegistryClient | undefined
+  let top: Awaited<ReturnType<RegistryClient['getManifest']>>
+  let lastError: unknown
+  const failures: string[] = []
+  for (const ep of endpoints) {
+    let c: RegistryClient
+    try {
+      c = new RegistryClient({
+        registry: ep.host,
+        repository: ep.repository,
+        insecure: ep.upstream ? opts.insecure : ep.scheme === 'http',
+        // a mirror endpoint says its scheme; the registry itself keeps the loopback/insecure rule
+        ...(ep.upstream ? {} : { scheme: ep.scheme }),
+        ...(ep.tls ? { tls: tlsOptions(ep.tls) } : {}),
+        credentials: ep.credentials ?? dockerConfigCredentials(ep.host),
+        retries: 1,
+        signal: opts.signal,
+      })
+      top = await c.getManifest(ep.reference)
+    } catch (err) {
+      lastError = err
+      failures.push(`${ep.host}: ${(err as Error).message}`)
+      continue
+    }
+    if (top) {
+      client = c
+      break
+    }
+  }
+  if (!client || !top) {
+    if (lastError && endpoints.length === 1) throw lastError
+    throw new ImageNotFoundError(
+      `${ref}: not found${endpoints.length > 1 ? ` at ${endpoints.map((e) => `${e.host}/${e.repository}`).join(', ')}` : ''}${failures.length ? ` (${failures.join('; ')})` : ''}`,
+    )
+  }
   let doc = JSON.parse(top.bytes.toString('utf8')) as {
     mediaType?: string
     manifests?: Descriptor[]
@@ -138,11 +186,19 @@ async function unpack(tar: Buffer, root: string): Promise<void> {
         const rel = normalize(header.name).replace(/^(\.\.(\/|$))+/, '')
         if (rel.startsWith('/') || rel.split('/').includes('..')) return next()
         const target = join(root, rel)
+        // a symlink unpacked earlier must not lead a later entry out of the root
+        if (!rel || throughSymlink(root, rel)) return next()
         if (header.type === 'directory') mkdirSync(target, { recursive: true })
         else if (header.type === 'file') {
           mkdirSync(dirname(target), { recursive: true })
+          unlinkEntry(target)
           writeFileSync(target, Buffer.concat(chunks))
           chmodSync(target, (header.mode ?? 0o644) & 0o777)
+        } else if (header.type === 'symlink' && header.linkname) {
+          // busybox-style images link their applets (`bin/sh -> busybox`)
+          mkdirSync(dirname(target), { recursive: true })
+          unlinkEntry(target)
+          symlinkSync(header.linkname, target)
         }
         next()
       })
@@ -152,6 +208,48 @@ async function unpack(tar: Buffer, root: string): Promise<void> {
   })
   ex.end(tar)
   await done
+}
+
+/** registries.yaml `tls` of an endpoint as Node's TLS options: the PEM files read (at most 1 MiB each). */
+function tlsOptions(t: NonNullable<PullEndpoint['tls']>): {
+  ca?: string
+  cert?: string
+  key?: string
+  rejectUnauthorized?: boolean
+} {
+  const pem = (file: string | undefined) => {
+    if (!file) return undefined
+    if (statSync(file).size > 1024 * 1024) throw new Error(`${file}: larger than 1 MiB, not a PEM file`)
+    return readFileSync(file, 'utf8')
+  }
+  return {
+    ...(t.caFile ? { ca: pem(t.caFile) } : {}),
+    ...(t.certFile ? { cert: pem(t.certFile) } : {}),
+    ...(t.keyFile ? { key: pem(t.keyFile) } : {}),
+    ...(t.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
+  }
+}
+
+/** Removes a file or symlink in the way of an entry (a later layer replaces it); directories stay. */
+function unlinkEntry(target: string): void {
+  try {
+    if (!lstatSync(target).isDirectory()) rmSync(target)
+  } catch {}
+}
+
+/** Whether a parent directory of `rel` inside `root` is a symlink (writing through it could leave the root). */
+function throughSymlink(root: string, rel: string): boolean {
+  const parts = rel.split('/').filter(Boolean).slice(0, -1)
+  let cur = root
+  for (const p of parts) {
+    cur = join(cur, p)
+    try {
+      if (lstatSync(cur).isSymbolicLink()) return true
+    } catch {
+      return false
+    }
+  }
+  return false
 }
 
 function isGzip(b: Buffer): boolean {

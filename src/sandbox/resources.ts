@@ -30,8 +30,22 @@ export const RES = {
   events: r('', 'v1', 'events', 'Event', true, ['ev']),
   configmaps: r('', 'v1', 'configmaps', 'ConfigMap', true, ['cm']),
   secrets: r('', 'v1', 'secrets', 'Secret', true),
+  serviceaccounts: r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa']),
+  replicationcontrollers: r(
+    '',
+    'v1',
+    'replicationcontrollers',
+    'ReplicationController',
+    true,
+    ['rc'],
+    ['status', 'scale'],
+    ['all'],
+  ),
   deployments: r('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status', 'scale'], ['all']),
   replicasets: r('apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], ['status', 'scale'], ['all']),
+  daemonsets: r('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status'], ['all']),
+  jobs: r('batch', 'v1', 'jobs', 'Job', true, [], ['status'], ['all']),
+  cronjobs: r('batch', 'v1', 'cronjobs', 'CronJob', true, ['cj'], ['status'], ['all']),
   leases: r('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   // stored and served (so tools can see them); the sandbox runs no autoscaler
   horizontalpodautoscalers: r(

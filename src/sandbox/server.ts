@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { RegistriesConfig } from '../core/registry-mirrors.js'
 import { startRegistry } from '../registry/server.js'
 import { ApiStatusError } from './api-errors.js'
 import { type JoinControl, startApiServer } from './apiserver/index.js'
@@ -39,6 +40,8 @@ export interface SandboxOptions {
   joinToken?: string
   /** Also write a k3s-style kubeconfig (client certificate, server 127.0.0.1) here, mode 0600. */
   writeKubeconfig?: string
+  /** Registry mirrors as k3s reads them from registries.yaml; mirrors without endpoints use the embedded registry. */
+  registries?: RegistriesConfig
 }
 
 export interface RunningSandbox {
@@ -103,10 +106,15 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
         imageCacheDir: paths.images,
         insecureRegistries: true,
         backoffBaseMs: opts.backoffBaseMs,
+        registries: opts.registries,
+        embeddedRegistry: registryHost,
       }),
     )
   for (const n of nodes) addKubelet(n)
-  const controllers = startControllers(store, { nodeGraceMs: opts.nodeGraceMs })
+  const controllers = startControllers(store, {
+    nodeGraceMs: opts.nodeGraceMs,
+    backoffBaseMs: opts.backoffBaseMs,
+  })
   const proxy = startServiceProxy({ store, host: address, portStateFile: paths.servicePorts })
 
   const join: JoinControl | undefined = opts.joinToken

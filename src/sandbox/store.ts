@@ -3,7 +3,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { alreadyExists, badRequest, conflict, expired, namespaceTerminating, notFound } from './api-errors.js'
 import { matches, parseSelector, type Requirement } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
-import { applyDefaults, bumpsGeneration, hasStatus, validate } from './strategies.js'
+import { applyDefaults, bumpsGeneration, hasStatus, prepareForCreate, validate } from './strategies.js'
 import type {
   KObject,
   ListOptions,
@@ -163,6 +163,7 @@ export class MemoryStore implements ObjectStore {
     const k = objKey(ns, o.metadata.name)
     if (this.table(t).has(k)) throw alreadyExists(t, o.metadata.name)
     o.metadata.uid = randomUUID()
+    prepareForCreate(t, o)
     o.metadata.creationTimestamp = timestamp()
     delete o.metadata.deletionTimestamp
     if (o.spec !== undefined) o.metadata.generation = 1

@@ -1,8 +1,10 @@
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand, type BaseFlags } from '../../base-command.js'
 import { assignNodeArchs, type NodeArch, SANDBOX_ARCHES } from '../../core/node-archs.js'
+import { parseRegistries, type RegistriesConfig } from '../../core/registry-mirrors.js'
 import { UsageError } from '../../errors.js'
 import { mergeSandboxContext } from '../../sandbox/kubeconfig-merge.js'
 import {
@@ -27,6 +29,8 @@ export default class SandboxUp extends BaseCommand {
     '<%= config.bin %> sandbox up --arch arm64,arm,amd64',
     '# or by node name (the others keep --arch)',
     '<%= config.bin %> sandbox up --nodes 3 --nodes-arch pi-1=arm64,pi-2=arm',
+    '# k3s registries.yaml; "mirrors: {docker.io: {}}" serves Docker Hub names (image: busybox) from the embedded registry',
+    '<%= config.bin %> sandbox up --registries ./registries.yaml',
     'EDGECANARY_HOME=/tmp/ec <%= config.bin %> sandbox up --json',
     '# as a k3s server that nodes join later (what the stand-in k3s installer runs)',
     '<%= config.bin %> sandbox up --foreground --nodes 0 --address 10.0.0.2 --api-port 6443 --join-token-file /etc/ec/token --write-kubeconfig /etc/rancher/k3s/k3s.yaml',
@@ -90,6 +94,10 @@ export default class SandboxUp extends BaseCommand {
         'file holding a join token (like K3S_TOKEN): `POST /admin/join` with `Authorization: Bearer <token>` and {"name","arch"} adds a node; the token grants nothing else',
       hidden: true,
     }),
+    registries: Flags.string({
+      description:
+        'k3s registries.yaml with registry mirrors (endpoint, rewrite) and configs (auth, tls); default: $EDGECANARY_HOME/registries.yaml when present. A mirror with no endpoint is served by the embedded registry',
+    }),
     'write-kubeconfig': Flags.string({
       description:
         'also write a kubeconfig as k3s writes /etc/rancher/k3s/k3s.yaml (context "default", server https://127.0.0.1:<port>, admin client certificate; mode 0600)',
@@ -111,6 +119,8 @@ export default class SandboxUp extends BaseCommand {
       })
     assertEmulators(assigned.nodes.map((n) => n.arch))
     const paths = sandboxPaths(edgecanaryHome())
+    // checked before anything starts: a bad file is a usage error, nothing changed
+    const registries = loadRegistries(flags.registries, edgecanaryHome())
     const pid = runningPid(paths)
     if (flags.foreground) {
       if (pid !== undefined && pid !== process.pid) {
@@ -118,7 +128,7 @@ export default class SandboxUp extends BaseCommand {
           hint: 'run `edgecanary sandbox down` first',
         })
       }
-      await this.foreground(paths, flags, assigned.nodes)
+      await this.foreground(paths, flags, assigned.nodes, registries)
       return this.exit(0)
     }
     let state = pid === undefined ? undefined : readState(paths)
@@ -154,6 +164,7 @@ export default class SandboxUp extends BaseCommand {
     paths: ReturnType<typeof sandboxPaths>,
     flags: UpFlags,
     nodeArchs: NodeArch[],
+    registries: RegistriesConfig | undefined,
   ): Promise<void> {
     const sandbox = await runSandbox({
       paths,
@@ -167,6 +178,7 @@ export default class SandboxUp extends BaseCommand {
       tlsSans: flags['tls-san'],
       joinToken: flags['join-token-file'] ? readJoinToken(flags['join-token-file']) : undefined,
       writeKubeconfig: flags['write-kubeconfig'],
+      registries,
     })
     writePid(paths, process.pid)
     process.stderr.write(`sandbox ready: ${sandbox.state.apiUrl} registry ${sandbox.state.registry}\n`)
@@ -214,5 +226,21 @@ function serverArgs(flags: UpFlags): string[] {
     ...(flags['tls-san'] ?? []).map((san) => `--tls-san=${san}`),
     ...(flags['join-token-file'] ? [`--join-token-file=${resolve(flags['join-token-file'])}`] : []),
     ...(flags['write-kubeconfig'] ? [`--write-kubeconfig=${resolve(flags['write-kubeconfig'])}`] : []),
+    ...(flags.registries ? [`--registries=${resolve(flags.registries)}`] : []),
   ]
+}
+
+/** `--registries FILE`, else `$EDGECANARY_HOME/registries.yaml` when it exists, parsed as k3s reads it. */
+function loadRegistries(flag: string | undefined, home: string): RegistriesConfig | undefined {
+  const file = flag ?? join(home, 'registries.yaml')
+  if (!flag && !existsSync(file)) return undefined
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new UsageError(`--registries ${flag}: no such file`, {
+      hint: 'pass a k3s registries.yaml, e.g. mirrors: { docker.io: { endpoint: ["http://127.0.0.1:5000"] } }',
+    })
+  if (statSync(file).size > 64 * 1024)
+    throw new UsageError(`${file}: larger than 64 KiB`, {
+      hint: 'a registries.yaml is a few lines of mirrors and configs',
+    })
+  return parseRegistries(readFileSync(file, 'utf8'), file)
 }

@@ -204,7 +204,7 @@ export async function startApiServer(opts: {
       return o
     }
     if (r.sub === 'scale') {
-      if (t !== RES.deployments && t !== RES.replicasets) throw notFoundPath(url.pathname)
+      if (!t.subresources.includes('scale')) throw notFoundPath(url.pathname)
       if (method === 'GET') return sendJson(res, 200, scaleOf(current()))
       const o = current()
       const body = await readBody(req)
@@ -497,6 +497,11 @@ function notFoundPath(path: string): ApiStatusError {
 function scaleOf(o: KObject) {
   const spec = o.spec as { replicas?: number; selector?: { matchLabels?: Record<string, string> } }
   const status = o.status as { replicas?: number } | undefined
+  // a ReplicationController's selector is a plain map, not a LabelSelector
+  const labels =
+    o.kind === 'ReplicationController'
+      ? (spec.selector as Record<string, string>)
+      : spec.selector?.matchLabels
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -510,7 +515,7 @@ function scaleOf(o: KObject) {
     spec: { replicas: spec.replicas ?? 0 },
     status: {
       replicas: status?.replicas ?? 0,
-      selector: Object.entries(spec.selector?.matchLabels ?? {})
+      selector: Object.entries(labels ?? {})
         .map(([k, v]) => `${k}=${v}`)
         .join(','),
     },

@@ -70,7 +70,8 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
       delete out[k]
       continue
     }
-    const key = MERGE_KEYS[k]
+    // a Service's spec.ports merge by port (types.go patchMergeKey), a container's by containerPort
+    const key = k === 'ports' && field === 'spec' ? 'port' : MERGE_KEYS[k]
     if (Array.isArray(v) && key && Array.isArray(out[k])) {
       out[k] = mergeList(out[k] as Json[], v, key, patch[`$setElementOrder/${k}`] as Obj[] | undefined, k)
     } else if (Array.isArray(v)) {
@@ -81,7 +82,6 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
       else out[k] = merged
     }
   }
-  void field
   return out
 }
 

@@ -18,6 +18,14 @@ type O = Record<string, unknown>
 const g = (o: unknown, path: string): unknown =>
   path.split('.').reduce<unknown>((cur, p) => (cur && typeof cur === 'object' ? (cur as O)[p] : undefined), o)
 const arr = (v: unknown): O[] => (Array.isArray(v) ? (v as O[]) : [])
+const names = (o: unknown, path: string, field: string) =>
+  arr(g(o, path))
+    .map((c) => c[field])
+    .join(',')
+const labelsOf = (v: unknown) =>
+  Object.entries((v as Record<string, string>) ?? {})
+    .map(([k, val]) => `${k}=${val}`)
+    .join(',')
 
 /**
  * kubectl's AGE: `45s`, `3m12s`, `2d4h`.
@@ -139,6 +147,132 @@ function columnsFor(t: ResourceType, now: number): { columns: Column[]; cells: (
             .map((c) => c.image)
             .join(','),
         ],
+      }
+    case 'replicationcontrollers':
+      return {
+        columns: [
+          col('Name'),
+          col('Desired', 0, 'integer'),
+          col('Current', 0, 'integer'),
+          col('Ready', 0, 'integer'),
+          col('Age'),
+          col('Containers', 1),
+          col('Images', 1),
+          col('Selector', 1),
+        ],
+        cells: (o) => [
+          o.metadata.name,
+          g(o, 'spec.replicas') ?? 0,
+          g(o, 'status.replicas') ?? 0,
+          g(o, 'status.readyReplicas') ?? 0,
+          a(o),
+          names(o, 'spec.template.spec.containers', 'name'),
+          names(o, 'spec.template.spec.containers', 'image'),
+          labelsOf(g(o, 'spec.selector')),
+        ],
+      }
+    case 'daemonsets':
+      return {
+        columns: [
+          col('Name'),
+          col('Desired', 0, 'integer'),
+          col('Current', 0, 'integer'),
+          col('Ready', 0, 'integer'),
+          col('Up-to-date', 0, 'integer'),
+          col('Available', 0, 'integer'),
+          col('Node Selector'),
+          col('Age'),
+          col('Containers', 1),
+          col('Images', 1),
+          col('Selector', 1),
+        ],
+        cells: (o) => [
+          o.metadata.name,
+          g(o, 'status.desiredNumberScheduled') ?? 0,
+          g(o, 'status.currentNumberScheduled') ?? 0,
+          g(o, 'status.numberReady') ?? 0,
+          g(o, 'status.updatedNumberScheduled') ?? 0,
+          g(o, 'status.numberAvailable') ?? 0,
+          labelsOf(g(o, 'spec.template.spec.nodeSelector')) || '<none>',
+          a(o),
+          names(o, 'spec.template.spec.containers', 'name'),
+          names(o, 'spec.template.spec.containers', 'image'),
+          labelsOf(g(o, 'spec.selector.matchLabels')),
+        ],
+      }
+    case 'jobs':
+      return {
+        columns: [
+          col('Name'),
+          col('Status'),
+          col('Completions'),
+          col('Duration'),
+          col('Age'),
+          col('Containers', 1),
+          col('Images', 1),
+          col('Selector', 1),
+        ],
+        cells: (o) => {
+          const conds = arr(g(o, 'status.conditions'))
+          const has = (type: string) => conds.some((c) => c.type === type && c.status === 'True')
+          const status = has('Failed')
+            ? 'Failed'
+            : has('Complete')
+              ? 'Complete'
+              : g(o, 'spec.suspend') === true
+                ? 'Suspended'
+                : has('FailureTarget')
+                  ? 'FailureTarget'
+                  : 'Running'
+          const completions = g(o, 'spec.completions')
+          const start = g(o, 'status.startTime') as string | undefined
+          const end = (g(o, 'status.completionTime') as string | undefined) ?? new Date(now).toISOString()
+          return [
+            o.metadata.name,
+            status,
+            completions === undefined || completions === null
+              ? `${g(o, 'status.succeeded') ?? 0}/1 of ${g(o, 'spec.parallelism') ?? 1}`
+              : `${g(o, 'status.succeeded') ?? 0}/${completions}`,
+            start ? age(start, Date.parse(end)) : '',
+            a(o),
+            names(o, 'spec.template.spec.containers', 'name'),
+            names(o, 'spec.template.spec.containers', 'image'),
+            labelsOf(g(o, 'spec.selector.matchLabels')),
+          ]
+        },
+      }
+    case 'cronjobs':
+      return {
+        columns: [
+          col('Name'),
+          col('Schedule'),
+          col('Timezone'),
+          col('Suspend'),
+          col('Active', 0, 'integer'),
+          col('Last Schedule'),
+          col('Age'),
+          col('Containers', 1),
+          col('Images', 1),
+        ],
+        cells: (o) => {
+          const last = g(o, 'status.lastScheduleTime') as string | undefined
+          return [
+            o.metadata.name,
+            g(o, 'spec.schedule') ?? '',
+            g(o, 'spec.timeZone') ?? '<none>',
+            g(o, 'spec.suspend') === true ? 'True' : 'False',
+            arr(g(o, 'status.active')).length,
+            last ? age(last, now) : '<none>',
+            a(o),
+            names(o, 'spec.jobTemplate.spec.template.spec.containers', 'name'),
+            names(o, 'spec.jobTemplate.spec.template.spec.containers', 'image'),
+          ]
+        },
+      }
+    case 'serviceaccounts':
+      return {
+        columns: [col('Name'), col('Secrets', 0, 'integer'), col('Age')],
+        cells: (o) => [o.metadata.name, arr(g(o, 'secrets')).length, a(o)],
       }
     case 'services':
       return {

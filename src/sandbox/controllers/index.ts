@@ -5,6 +5,13 @@ import { RES } from '../resources.js'
 import type { KObject, ObjectStore, Watch } from '../types.js'
 import { conditions, deletionOrder, isAvailable, isReady, isTerminating, ownedBy } from './pod-state.js'
 import { fenceposts, maxScaleDown, newRSReplicas, templateHash } from './rolling-math.js'
+import {
+  rcSelector,
+  reconcileCronJob,
+  reconcileDaemonSet,
+  reconcileJob,
+  reconcileServiceAccounts,
+} from './workloads.js'
 
 type O = Record<string, unknown>
 const REVISION = 'deployment.kubernetes.io/revision'
@@ -43,9 +50,10 @@ const NAMESPACE_DELETION_GRACE_MS = 5000
  */
 export function startControllers(
   store: ObjectStore,
-  opts: { nodeGraceMs?: number; resyncMs?: number } = {},
+  opts: { nodeGraceMs?: number; resyncMs?: number; backoffBaseMs?: number } = {},
 ): { stop(): void } {
   const nodeGraceMs = opts.nodeGraceMs ?? 5000
+  const backoffBaseMs = opts.backoffBaseMs ?? 10_000
   let scheduled = false
   let stopped = false
   const progress = new Map<string, number>() // deployment uid → last progress (ms)
@@ -65,15 +73,30 @@ export function startControllers(
     })
   }
 
-  const watches: Watch[] = [RES.deployments, RES.replicasets, RES.pods, RES.services, RES.nodes].map((t) =>
-    store.watch(t, { resourceVersion: store.resourceVersion() }, kick),
-  )
+  const watches: Watch[] = [
+    RES.deployments,
+    RES.replicasets,
+    RES.pods,
+    RES.services,
+    RES.nodes,
+    RES.namespaces,
+    RES.replicationcontrollers,
+    RES.daemonsets,
+    RES.jobs,
+    RES.cronjobs,
+  ].map((t) => store.watch(t, { resourceVersion: store.resourceVersion() }, kick))
   const timer = setInterval(kick, opts.resyncMs ?? 500)
   kick()
 
   function reconcileAll(): void {
     for (const d of store.list(RES.deployments).items) safe(() => reconcileDeployment(d))
     for (const rs of store.list(RES.replicasets).items) safe(() => reconcileReplicaSet(rs))
+    for (const rc of store.list(RES.replicationcontrollers).items)
+      safe(() => reconcileReplicaSet(rc, RES.replicationcontrollers))
+    for (const ds of store.list(RES.daemonsets).items) safe(() => reconcileDaemonSet(store, ds))
+    for (const cj of store.list(RES.cronjobs).items) safe(() => reconcileCronJob(store, cj))
+    for (const job of store.list(RES.jobs).items) safe(() => reconcileJob(store, job, { backoffBaseMs }))
+    safe(() => reconcileServiceAccounts(store))
     safe(schedule)
     for (const svc of store.list(RES.services).items) safe(() => reconcileEndpoints(svc))
     safe(nodeLifecycle)
@@ -398,14 +421,16 @@ export function startControllers(
   }
 
   // ── ReplicaSet ─────────────────────────────────────────────────────────────────────────
-  function reconcileReplicaSet(rs: KObject): void {
+  // a ReplicationController is the same loop with a map selector
+  function reconcileReplicaSet(rs: KObject, type = RES.replicasets): void {
     const ns = rs.metadata.namespace ?? 'default'
-    const s = spec<{
+    const raw = spec<{
       replicas: number
       selector: LabelSelectorObject
       template: DeploySpec['template']
       minReadySeconds?: number
     }>(rs)
+    const s = type === RES.replicationcontrollers ? { ...raw, selector: rcSelector(raw.selector) } : raw
     const pods = store.list(RES.pods, { namespace: ns }).items.filter((p) => ownedBy(p, rs.metadata.uid))
     const active = pods.filter(
       (p) => !isTerminating(p) && !['Succeeded', 'Failed'].includes(String((p.status as O)?.phase)),
@@ -424,8 +449,8 @@ export function startControllers(
             annotations: s.template.metadata?.annotations,
             ownerReferences: [
               {
-                apiVersion: 'apps/v1',
-                kind: 'ReplicaSet',
+                apiVersion: rs.apiVersion,
+                kind: rs.kind,
                 name: rs.metadata.name,
                 uid: rs.metadata.uid ?? '',
                 controller: true,
@@ -465,7 +490,7 @@ export function startControllers(
       observedGeneration: rs.metadata.generation,
     }
     if (JSON.stringify(rs.status ?? {}) !== JSON.stringify(status))
-      store.updateStatus(RES.replicasets, { ...rs, status })
+      store.updateStatus(type, { ...rs, status })
   }
 
   // ── scheduler ──────────────────────────────────────────────────────────────────────────
@@ -637,6 +662,8 @@ export function startControllers(
       if (now() - (notReadySince.get(name) ?? now()) < nodeGraceMs) continue
       for (const p of store.list(RES.pods, { fieldSelector: `spec.nodeName=${name}` }).items) {
         if (isTerminating(p)) continue
+        // DaemonSet pods tolerate not-ready/unreachable NoExecute taints: they stay with their node
+        if (p.metadata.ownerReferences?.some((r) => r.controller && r.kind === 'DaemonSet')) continue
         // the node is gone: its kubelet cannot confirm termination, so the pod is removed at once
         store.delete(RES.pods, p.metadata.namespace, p.metadata.name, { gracePeriodSeconds: 0 })
         recordEvent(store, p, 'NodeNotReady', `Evicted: node ${name} is not ready`, {

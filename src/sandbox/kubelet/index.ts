@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
+import type { RegistriesConfig } from '../../core/registry-mirrors.js'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore, PodRuntime, Watch } from '../types.js'
+import { nodeSystemInfo, readHostFacts } from './node-info.js'
 import { nextTick, PodWorker, RELIST_PERIOD_MS } from './pod-worker.js'
 
 export interface KubeletOptions {
@@ -11,6 +13,10 @@ export interface KubeletOptions {
   imageCacheDir: string
   insecureRegistries?: boolean
   backoffBaseMs?: number
+  /** k3s registries.yaml mirrors and configs (see src/core/registry-mirrors.ts). */
+  registries?: RegistriesConfig
+  /** host:port of the sandbox registry: serves mirrors listed without endpoints. */
+  embeddedRegistry?: string
 }
 
 export interface Kubelet extends PodRuntime {
@@ -49,7 +55,12 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     pullDelayMs: () => pullDelay,
     nextRelist: (after: number) => nextTick(relistFrom, RELIST_PERIOD_MS, after),
     images: new Map(),
+    registries: opts.registries,
+    embeddedRegistry: opts.embeddedRegistry,
   }
+
+  // read once, as the kubelet does at start; the architecture is the node's configured one
+  const nodeInfo = nodeSystemInfo(nodeName, opts.arch, readHostFacts())
 
   function register(): void {
     const labels = {
@@ -112,15 +123,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
           { type: 'InternalIP', address: '127.0.0.1' },
           { type: 'Hostname', address: nodeName },
         ],
-        nodeInfo: {
-          architecture: opts.arch,
-          operatingSystem: 'linux',
-          osImage: 'Debian GNU/Linux 12 (bookworm) (edgecanary sandbox)',
-          kernelVersion: '6.1.0-sandbox',
-          kubeletVersion: 'v1.32.0+edgecanary',
-          kubeProxyVersion: 'v1.32.0+edgecanary',
-          containerRuntimeVersion: 'edgecanary-sandbox://0.1.0',
-        },
+        nodeInfo,
       },
     })
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { pullEndpoints, type RegistriesConfig } from '../../core/registry-mirrors.js'
 import { freePort } from '../../net.js'
 import { ImageNotFoundError, type PulledImage, pullImage } from '../../registry/pull.js'
 import { recordEvent } from '../events.js'
@@ -36,6 +37,9 @@ export interface WorkerContext {
   nextRelist: (after: number) => number
   /** The node's image store: what it pulled, by the reference the pod asked for. */
   images: Map<string, PulledImage>
+  /** Registry mirrors (k3s registries.yaml) and the embedded registry that serves endpoint-less ones. */
+  registries?: RegistriesConfig
+  embeddedRegistry?: string
 }
 
 /** kubelet's genericPlegRelistPeriod. */
@@ -246,6 +250,9 @@ export class PodWorker {
             platform: { os: 'linux', architecture: this.ctx.arch },
             cacheDir: this.ctx.imageCacheDir,
             insecure: this.ctx.insecureRegistries,
+            endpoints: this.ctx.registries
+              ? pullEndpoints(c.spec.image, this.ctx.registries, this.ctx.embeddedRegistry)
+              : undefined,
           })
           this.ctx.images.set(c.spec.image, c.pulled)
           this.event('Pulled', `Successfully pulled image "${c.spec.image}" in ${Date.now() - t0}ms`)

@@ -4,13 +4,14 @@ import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { runBootstrap, runUninstall } from '../bootstrap/service.js'
 import { bootstrapFlags, setupBootstrap } from '../cli/bootstrap.js'
-import { resolveContext } from '../cli/context.js'
+import { assertName, resolveContext } from '../cli/context.js'
 import { ensureLaptopRegistry } from '../cli/laptop-registry.js'
 import { loadConfig } from '../config.js'
 import { validateConfig } from '../core/config.js'
 import { ConfigError, UsageError } from '../errors.js'
 import { configYaml, type InitResult, runInit, runTeardown } from '../init/service.js'
 import { withProgress } from '../progress.js'
+import { parseImageRef } from '../registry/reference.js'
 import { edgecanaryHome } from '../sandbox/paths.js'
 
 export default class Init extends BaseCommand {
@@ -53,17 +54,26 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
     let registry = flags.registry === 'laptop' ? undefined : flags.registry
     let insecure: boolean | undefined
     let bootstrap: object | undefined
-    if (flags.uninstall && !flags.hosts) {
+    assertName('--app', flags.app)
+    assertName('-n', flags.namespace)
+    if (flags.image !== undefined) parseImageRef(flags.image)
+    if (flags.uninstall && flags.hosts === undefined) {
       throw new UsageError('--uninstall needs --hosts', {
         hint: 'e.g. init --uninstall --hosts pi@10.0.0.10',
       })
     }
-    if (flags.registry === 'laptop' && !flags.hosts) {
+    if (flags.registry === 'laptop' && flags.hosts === undefined) {
       throw new UsageError('--registry laptop is for --hosts', { hint: 'pass --registry HOST:PORT' })
     }
-    if (flags.hosts) {
+    // `--hosts ''` is a mistake (an unset variable), not a plain init: resolveHosts refuses it
+    if (flags.hosts !== undefined) {
       const setup = await setupBootstrap(flags)
-      if (!flags.uninstall && !flags.registry && !flags.image && !loadConfig(flags.config).config.registry) {
+      if (
+        !flags.uninstall &&
+        !flags.registry &&
+        !flags.image &&
+        !loadConfig(flags.config, { required: false }).config.registry
+      ) {
         // A new k3s cluster advertises no registry: say so before touching any host.
         throw new UsageError('init --hosts needs a registry the nodes can pull from', {
           hint: 'pass --registry HOST:PORT (your registry) or --registry laptop (serve one from this machine)',
@@ -103,7 +113,7 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       }
       bootstrap = boot
     }
-    const ctx = await resolveContext(flags, { app: flags.app })
+    const ctx = await resolveContext(flags, { app: flags.app, configMayBeAbsent: true })
     const merged = validateConfig({
       ...ctx.config,
       ...(flags.replicas ? { replicas: flags.replicas } : {}),

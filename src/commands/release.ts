@@ -3,8 +3,9 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { buildAndPush } from '../build/index.js'
 import { resolveContext } from '../cli/context.js'
-import { durationSchema, parseDuration } from '../core/config.js'
-import { parseSteps, planSteps } from '../core/release-plan.js'
+import { parseDuration } from '../core/config.js'
+import { defaultReleaseSettings, releaseSettings } from '../core/release-flags.js'
+import { planSteps } from '../core/release-plan.js'
 import { UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
@@ -62,26 +63,15 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       if (i < 1) throw new UsageError(`--env "${kv}" is not K=V`, { hint: 'e.g. --env FAIL_RATE=0.3' })
       env[kv.slice(0, i)] = kv.slice(i + 1)
     }
-    if (flags.interval && !durationSchema.safeParse(flags.interval).success) {
-      throw new UsageError(`--interval "${flags.interval}" is not a duration`, {
-        hint: 'e.g. 10s, 2s, 500ms',
-      })
-    }
-    if (flags.image) parseImageRef(flags.image)
+    if (flags.image !== undefined) parseImageRef(flags.image)
+    // every flag is checked by the schema that checks edgecanary.yaml, before the cluster is asked
+    const checked = releaseSettings(defaultReleaseSettings(), flags)
+    if (!checked.ok) throw new UsageError(checked.problem, { hint: checked.hint })
     const ctx = await resolveContext(flags, { findRelease: true })
     const cfg = ctx.config
-    let weights = cfg.steps
-    if (flags.steps) {
-      const p = parseSteps(flags.steps)
-      if (!p.ok) throw new UsageError(p.problem, { hint: 'e.g. --steps 25,50,75' })
-      weights = p.steps
-    }
-    const analysis = {
-      ...cfg.analysis,
-      ...(flags.interval ? { interval: flags.interval } : {}),
-      ...(flags.iterations ? { iterations: flags.iterations } : {}),
-      ...(flags.load !== undefined ? { load: flags.load } : {}),
-    }
+    const settings = releaseSettings(cfg, flags)
+    if (!settings.ok) throw new UsageError(settings.problem, { hint: settings.hint })
+    const { analysis, steps: weights } = settings
     // the first request names an unreachable cluster as such (the adapter's UnreachableError)
     // and finds the app
     const asked = ctx.cluster.getDeployment(ctx.namespace, cfg.app).then((stable) => {
@@ -212,7 +202,7 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
               progressDeadlineMs: parseDuration(cfg.progressDeadline),
               leaseSeconds: parseDuration(cfg.leaseDuration) / 1000,
               pause: flags.pause,
-              notify: [...cfg.notify, ...(flags.notify ?? [])],
+              notify: settings.notify,
             },
           )
           this.info(

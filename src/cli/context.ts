@@ -4,6 +4,7 @@ import { type Config, dnsLabel } from '../core/config.js'
 import { pickNamespace } from '../core/namespace.js'
 import { UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
+import { sandboxStoppedError } from './sandbox-stopped.js'
 
 export interface ContextFlags {
   kubeconfig?: string
@@ -32,7 +33,12 @@ export async function resolveContext(
   assertName('-n', flags.namespace)
   const { config, found } = loadConfig(flags.config, opts.configMayBeAbsent ? { required: false } : {})
   const app = opts.app ?? config.app
-  const cluster: Cluster = connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context })
+  let cluster: Cluster
+  try {
+    cluster = connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context })
+  } catch (err) {
+    throw sandboxStoppedError(err)
+  }
   const decided = {
     flag: flags.namespace,
     config: found ? config.namespace : undefined,

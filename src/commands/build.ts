@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { type BuildResult, buildAndPush } from '../build/index.js'
 import { buildRepository } from '../cli/build-repository.js'
+import { buildSource } from '../cli/source.js'
 import { loadConfig } from '../config.js'
 import { UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
@@ -46,6 +47,8 @@ export default class Build extends BaseCommand {
     const { flags } = await this.parse(Build)
     const { config } = loadConfig(flags.config)
     const repo = await buildRepository(flags, config)
+    const source = buildSource(flags.source, config.source)
+    if (source.note) this.info(source.note)
     if (flags.builder === 'docker') {
       // dockerode is loaded only for this builder, to keep the native path's start fast
       const { dockerBuildAndPush, packagedDockerfile } = await import('../adapters/docker-builder.js')
@@ -54,7 +57,7 @@ export default class Build extends BaseCommand {
         { json: this.jsonEnabled() },
         (progress) =>
           dockerBuildAndPush({
-            source: flags.source ?? config.source,
+            source: source.dir,
             version: flags.version,
             repo,
             platform: flags.platform,
@@ -82,7 +85,7 @@ export default class Build extends BaseCommand {
     }
     const result = await withProgress(`build ${flags.version}`, { json: this.jsonEnabled() }, (progress) =>
       buildAndPush({
-        source: flags.source ?? config.source,
+        source: source.dir,
         version: flags.version,
         repo,
         platforms: [flags.platform],

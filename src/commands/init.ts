@@ -6,6 +6,7 @@ import { runBootstrap, runUninstall } from '../bootstrap/service.js'
 import { bootstrapFlags, setupBootstrap } from '../cli/bootstrap.js'
 import { assertName, resolveContext } from '../cli/context.js'
 import { ensureLaptopRegistry } from '../cli/laptop-registry.js'
+import { buildSource } from '../cli/source.js'
 import { loadConfig } from '../config.js'
 import { validateConfig } from '../core/config.js'
 import { ConfigError, UsageError } from '../errors.js'
@@ -43,7 +44,10 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
         'registry HOST:PORT (default: the one the cluster advertises, e.g. the sandbox); with --hosts also `laptop`: serve the embedded registry on this laptop’s LAN address for the nodes',
     }),
     image: Flags.string({ description: 'deploy this image instead of building (REF, ideally by digest)' }),
-    source: Flags.string({ description: 'Go source of the app', default: 'sample-app' }),
+    source: Flags.string({
+      description:
+        'Go source of the app (default: ./sample-app, else the sample app shipped inside edgecanary, which says so)',
+    }),
     'dry-run': Flags.boolean({ description: 'print the manifests; change nothing' }),
     teardown: Flags.boolean({ description: 'remove what init created' }),
     ...bootstrapFlags,
@@ -119,7 +123,7 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       ...(flags.replicas ? { replicas: flags.replicas } : {}),
       ...(registry ? { registry, repository: `${registry}/${ctx.config.app}` } : {}),
       ...(insecure ? { insecure } : {}),
-      source: flags.source,
+      source: flags.source ?? ctx.config.source,
     })
     if (!merged.ok) throw new ConfigError(merged.problems[0], { hint: 'check the flags and edgecanary.yaml' })
     if (flags.teardown) {
@@ -127,6 +131,8 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       this.info(r.removed.length ? `removed ${r.removed.join(', ')}` : 'nothing to remove')
       return r
     }
+    const source = buildSource(flags.source, merged.config.source)
+    if (source.note && !flags.image) this.info(source.note)
     const result = await withProgress(
       `init ${merged.config.app} ${flags.version}`,
       { json: this.jsonEnabled() },
@@ -135,7 +141,7 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
           config: merged.config,
           version: flags.version,
           image: flags.image,
-          source: flags.source,
+          source: source.dir,
           cacheDir: join(edgecanaryHome(), 'cache'),
           dryRun: flags['dry-run'],
         }),

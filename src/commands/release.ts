@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { buildAndPush } from '../build/index.js'
 import { resolveContext } from '../cli/context.js'
+import { buildSource } from '../cli/source.js'
 import { parseDuration } from '../core/config.js'
 import { defaultReleaseSettings, releaseSettings } from '../core/release-flags.js'
 import { planSteps } from '../core/release-plan.js'
@@ -18,13 +19,22 @@ export default class Release extends BaseCommand {
   static override description =
     `Release a version as a replica-ratio canary: build and push it, add canary pods beside the stable ones behind the same Service (3:1, then stepwise), gate and analyse each step, then promote or roll back by itself.
 
-Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), minimum sample size 5 canary responses per interval before success rate and latency count, success rate ≥ 99 %, p99 ≤ 500 ms, progress deadline 60s, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once. Set them in edgecanary.yaml (analysis.*, progressDeadline, readinessDeadline, leaseDuration).`
+Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), minimum sample size 5 canary responses per interval before success rate and latency count, success rate ≥ 99 %, p99 ≤ 500 ms, progress deadline 60s, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once. Set them in edgecanary.yaml (analysis.*, progressDeadline, readinessDeadline, leaseDuration).
+
+The sample app (the default source) has fault switches for demos and tests, read from its environment; --env sets them on the canary pods only:
+FAIL_RATE=0.3: that share of requests to / and /version answers 500 (deterministic: 0.3 fails the 4th, 7th, 10th…)
+HEALTH_STATUS=500: /health answers this status, so the pods never become Ready (readiness fast-fail)
+LATENCY_MS=300: every request to / and /version waits this long first (the p99 check)
+CRASH_AFTER_S=5: the process exits 1 after this many seconds (restarts, then CrashLoopBackOff)
+READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: holds that much memory (OOMKilled over a limit)`
   static override examples = [
     '<%= config.bin %> release 2.0',
     '<%= config.bin %> release 2.1 --steps 25,50 --pause',
     '<%= config.bin %> release 2.0 --interval 2s --iterations 2',
     '<%= config.bin %> release 2.0 --json > release-2.0.json',
     '<%= config.bin %> release 3.0 --env FAIL_RATE=0.3',
+    '<%= config.bin %> release 3.1 --env HEALTH_STATUS=500',
+    '<%= config.bin %> release 3.2 --env LATENCY_MS=800 --env CRASH_AFTER_S=30',
     '<%= config.bin %> release 2.0 --image 127.0.0.1:5000/kubeapp:2.0@sha256:… --dry-run',
   ]
   static override args = {
@@ -130,8 +140,10 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       })
     const ac = new AbortController()
     const onSigint = () => ac.abort()
-    process.once('SIGINT', onSigint)
-    process.once('SIGTERM', onSigint)
+    // `on`, not `once`: a `once` listener is gone before the others run, and then the terminal
+    // renderer's signal-exit sees itself alone and re-raises SIGINT (exit by signal, no message)
+    process.on('SIGINT', onSigint)
+    process.on('SIGTERM', onSigint)
     try {
       return await withProgress(
         `release ${cfg.app} ${args.version}`,
@@ -146,10 +158,12 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
           // the image is built while the cluster answers; it is pushed only once the cluster is
           // reachable and the app found, and a refusal stops a compile that is still running
           const stopBuild = new AbortController()
+          const source = buildSource(flags.source, cfg.source)
+          if (source.note && !flags.image) progress.note(source.note)
           const built = flags.image
             ? undefined
             : buildAndPush({
-                source: flags.source ?? cfg.source,
+                source: source.dir,
                 version: args.version,
                 repo: cfg.repository ?? '',
                 platforms: cfg.platforms,

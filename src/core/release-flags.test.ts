@@ -10,10 +10,7 @@ const cfg = (() => {
 
 describe('releaseSettings: flags checked by the config schema', () => {
   it.each([
-    [
-      { iterations: 1e20 },
-      '--iterations 100000000000000000000: too big: expected number to be <=100',
-    ],
+    [{ iterations: 1e20 }, '--iterations 100000000000000000000: too big: expected number to be <=100'],
     [{ iterations: 101 }, '--iterations 101: too big'],
     [{ iterations: 0 }, '--iterations 0: too small'],
     [

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { stripVTControlCharacters } from 'node:util'
@@ -11,6 +12,50 @@ import { runInPty } from '../helpers/pty.js'
 import { cliEntry, startSandbox, type TestSandbox } from '../helpers/sandbox.js'
 
 const count = (text: string, part: string) => text.split(part).length - 1
+
+/**
+ * The lines a terminal shows at the end of `raw`: text, newlines, `ESC[nF` (to the start of
+ * the line n up) and `ESC[J` (erase to the end of the screen); other sequences (colours) are
+ * dropped. Enough to tell a block redrawn in place from blocks appended one after another.
+ */
+function screen(raw: string): string[] {
+  const lines = ['']
+  let row = 0
+  for (const m of raw.matchAll(/\u001b\[(\d*)([A-Za-z])|\r?\n|\r|[^\u001b\r\n]+|\u001b/g)) {
+    if (m[0] === '\n' || m[0] === '\r\n') {
+      row++
+      lines[row] ??= ''
+    } else if (m[2] === 'F') row = Math.max(0, row - Number(m[1] || 1))
+    else if (m[2] === 'J') {
+      lines.splice(row + 1)
+      lines[row] = ''
+    } else if (m[2] === undefined && m[0] !== '\r' && m[0] !== '\u001b') lines[row] += m[0]
+  }
+  return lines.filter((l) => l !== '')
+}
+
+/** `edgecanary …` as a background process whose output can be read while it runs. */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  const child = spawn(process.execPath, [cliEntry, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  let code: number | null | undefined
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+  const exited = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      code = status
+      resolve({ status, stdout: out, stderr: err })
+    }),
+  )
+  return { stdout: () => out, stderr: () => err, exitCode: () => code, exited }
+}
 
 // Issue 17, the terminal: edgecanary as a user runs it in a terminal (a real pseudo-terminal,
 // listr2's renderer, Ctrl-C typed as a key), from an empty directory after `npm install -g`.
@@ -111,6 +156,51 @@ describe('edgecanary in a terminal', () => {
         JSON.parse((await ec(['history', '--json'])).stdout) as { releases: { reason?: string }[] }
       ).releases.at(-1)?.reason ?? ''
     expect(count(plain.stderr, reason2), plain.stderr).toBe(1)
+  }, 120_000)
+
+  it('status --watch follows a release that starts after it: redrawn in place in a terminal, NDJSON with --json', async () => {
+    // the last release (3.0) has ended: both watchers must wait for the next one, not exit
+    const lines = spawnCli(['status', '--watch', '--json'], sb.env, work)
+    const tty = inTerminal(['status', '--watch'])
+    let ttyExited = false
+    void tty.exited.then(() => {
+      ttyExited = true
+    })
+    await waitFor('both watchers showed the ended release', () =>
+      lines.stdout().includes('\n') && tty.output().includes('RolledBack (release 3.0') ? true : undefined,
+    )
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(lines.exitCode(), lines.stderr()).toBeUndefined()
+    expect(ttyExited, tty.output()).toBe(false)
+
+    const rel = await ec(['release', '2.0', '--image', images['2.0'], ...fast, '--json'])
+    expect(rel.status, rel.stderr).toBe(0)
+    const [j, t] = await Promise.all([lines.exited, tty.exited])
+
+    // --json: one compact document per line, per change, from the old release to the new one's end
+    expect(j.status, j.stderr).toBe(0)
+    const docs = j.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { phase: string; version?: string; step?: string })
+    expect(docs[0]).toMatchObject({ phase: 'RolledBack', version: '3.0' })
+    expect(docs.at(-1)).toMatchObject({ phase: 'Succeeded', version: '2.0' })
+    expect(docs.map((d) => d.phase)).toContain('Progressing')
+    for (let i = 1; i < docs.length; i++)
+      expect(JSON.stringify(docs[i])).not.toBe(JSON.stringify(docs[i - 1]))
+
+    // in a terminal: redrawn in place, so the screen ends with one block, the last one
+    expect(t.status, t.output).toBe(0)
+    const raw = stripVTControlCharacters(t.output)
+    expect(count(raw, 'kubeapp in production:')).toBeGreaterThan(2)
+    const shown = screen(t.output)
+    expect(
+      shown.filter((l) => l.includes('kubeapp in production:')),
+      shown.join('\n'),
+    ).toEqual(['kubeapp in production: Succeeded (release 2.0 from 1.0)'])
+    // what it showed on the way: the ratio bar with canary pods, the step, the analysis
+    expect(raw).toMatch(/ratio {5}█+▒+ {2}stable 1 : canary 1 {3}step 1\/1/)
+    expect(raw).toMatch(/analysis {2}ok \(\d+ canary requests/)
   }, 120_000)
 
   // last: it stops this file's sandbox

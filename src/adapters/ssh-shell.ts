@@ -45,6 +45,22 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
       const text = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : ''
       const verdict = checkHostKey(text, name, key)
       if (verdict === 'match') return true
+      if (verdict === 'revoked') {
+        hostKeyProblem = new UsageError(
+          `the host key of ${name} (${fingerprint(key)}) is marked @revoked in ${knownHosts}; refusing to connect`,
+          { hint: 'the key was revoked on purpose: find out why before removing the @revoked line' },
+        )
+        return false
+      }
+      if (verdict === 'cert-authority') {
+        hostKeyProblem = new UsageError(
+          `${knownHosts} trusts ${name} through a @cert-authority line; edgecanary checks host keys, not host certificates`,
+          {
+            hint: `add the host's own key: check ${fingerprint(key)} on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then ssh-keyscan ${name.replace(/^\[(.*)\]:(\d+)$/, '-p $2 $1')} >> ${knownHosts}`,
+          },
+        )
+        return false
+      }
       if (verdict === 'changed') {
         hostKeyProblem = new UsageError(
           `the host key of ${name} has CHANGED (now ${fingerprint(key)}); refusing to connect`,

@@ -166,9 +166,9 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
     lost ??= new Error('connection closed')
   })
 
-  const run = (
-    cmd: string,
-    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
+  const exec = (
+    full: string,
+    opts: { timeoutMs?: number; stdin?: string | Buffer; password?: string },
   ): Promise<RunResult> =>
     new Promise((resolve, reject) => {
       if (lost) {
@@ -178,7 +178,6 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
           }),
         )
       }
-      const full = opts.sudo ? `sudo -S -p '' sh -c ${shq(cmd)}` : cmd
       client.exec(full, (err, stream) => {
         if (err) return reject(err)
         let stdout = ''
@@ -202,11 +201,28 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
           clearTimeout(timer)
           resolve({ stdout, stderr, code: code ?? 255 })
         })
-        if (opts.sudo && o.sudoPassword !== undefined) stream.write(`${o.sudoPassword}\n`)
+        if (opts.password !== undefined) stream.write(`${opts.password}\n`)
         if (opts.stdin !== undefined) stream.write(opts.stdin)
         stream.end()
       })
     })
+
+  // The sudo password goes only to a sudo that asks for one: `sudo -n true` first (once per
+  // session) tells whether it would; a NOPASSWD sudo never gets the password on its stdin,
+  // where the command would read it.
+  let sudoAsks: Promise<boolean> | undefined
+  const run = async (
+    cmd: string,
+    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
+  ): Promise<RunResult> => {
+    if (!opts.sudo) return exec(cmd, opts)
+    if (o.sudoPassword !== undefined) {
+      sudoAsks ??= exec('sudo -n true', { timeoutMs: 30_000 }).then((r) => r.code !== 0)
+      if (await sudoAsks)
+        return exec(`sudo -S -p '' sh -c ${shq(cmd)}`, { ...opts, password: o.sudoPassword })
+    }
+    return exec(`sudo -n sh -c ${shq(cmd)}`, opts)
+  }
 
   return {
     host: name,

@@ -143,6 +143,25 @@ describe('SSH remote shell (ssh2) against a real sshd', () => {
     }
   })
 
+  it('sends the sudo password only to a sudo that asks: a NOPASSWD sudo never gets it on stdin', async () => {
+    // root's sudo asks for no password: what the command reads on stdin is only what was sent
+    const sh = await connectShell({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      keyFiles: [join(dir, 'client')],
+      knownHostsFile: known,
+      sudoPassword: 'pw-not-for-this-sudo',
+    })
+    try {
+      const r = await sh.run('cat; id -u', { sudo: true, stdin: 'payload\n' })
+      expect(r).toMatchObject({ code: 0, stdout: 'payload\n0\n' })
+      expect(r.stdout + r.stderr).not.toContain('pw-not-for-this-sudo')
+    } finally {
+      sh.close()
+    }
+  })
+
   it('refuses a host whose key is @revoked in known_hosts, even beside a matching line (as OpenSSH)', async () => {
     const saved = readFileSync(known, 'utf8')
     const pub = readFileSync(join(dir, 'host1.pub'), 'utf8').split(' ').slice(0, 2).join(' ')

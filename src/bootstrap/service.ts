@@ -6,13 +6,16 @@ import type { Cluster, NodeSummary, Progress, RemoteShell } from '../ports.js'
 import { FACTS_COMMAND, parseFacts } from './facts.js'
 import { type HostTarget, hostLabel } from './hosts.js'
 import {
-  agentInstallCommand,
+  DOWNLOADED_INSTALLER,
+  downloadInstallerCommand,
   fixCmdline,
+  INSTALL_ENV_FILE,
   type InstallSource,
+  installEnv,
   type RegistryTrust,
   redact,
   registriesYaml,
-  serverInstallCommand,
+  runInstallerCommand,
 } from './plan.js'
 import { type HostFacts, judgeHosts } from './preflight.js'
 import { hostTable } from './report.js'
@@ -274,12 +277,34 @@ export async function runBootstrap(
             return
           }
           if (o.install.kind === 'airgap') await uploadAirgap(h, o.install, (t) => lane(h, t))
+          else {
+            // to a file, checked, then run: `curl | sh` runs an empty script when the download fails
+            lane(h, 'downloading the k3s installer (get.k3s.io)')
+            await mustRun(
+              h,
+              downloadInstallerCommand(),
+              { timeoutMs: 180_000 },
+              'downloading the k3s installer',
+            )
+          }
+          // the join token reaches the host on stdin, in a root-only file the install removes
+          lane(h, 'writing the installer environment (0600)')
+          const env = installEnv(
+            source,
+            token ?? '',
+            h.role === 'server' ? { role: 'server', tlsSan: h.target.address } : { role: 'agent', serverUrl },
+          )
+          await shellOf(h).upload(Buffer.from(env), INSTALL_ENV_FILE, 0o600, { sudo: true })
           lane(h, `installing k3s ${h.role}`)
-          const cmd =
-            h.role === 'server'
-              ? serverInstallCommand(source, { token: token ?? '', tlsSan: h.target.address })
-              : agentInstallCommand(source, { token: token ?? '', serverUrl })
-          await mustRun(h, cmd, { sudo: true, timeoutMs: 900_000 }, `the k3s ${h.role} installer`)
+          await mustRun(
+            h,
+            runInstallerCommand(
+              INSTALL_ENV_FILE,
+              o.install.kind === 'airgap' ? INSTALL_SCRIPT : DOWNLOADED_INSTALLER,
+            ),
+            { sudo: true, timeoutMs: 900_000 },
+            `the k3s ${h.role} installer`,
+          )
           h.report.k3s = 'installed'
           changed = true
           lane(h, `k3s ${h.role} installed`)
@@ -551,10 +576,26 @@ async function mustRun(
 ): Promise<{ stdout: string; stderr: string }> {
   const r = await shellOf(h).run(cmd, opts)
   if (r.code !== 0) {
-    const why = lastLine(r.stderr) || lastLine(r.stdout) || 'no output'
+    const why = tail(r.stderr) || tail(r.stdout) || 'no output'
     throw new Error(`${what ?? 'a command'} exited ${r.code} on ${h.label}: ${why}`)
   }
   return r
+}
+
+/**
+ * The last lines of a command's output, on one line: enough to say why it failed.
+ *
+ *   tail('a\nb\n\nc\nd\n') → 'b | c | d'
+ */
+function tail(text: string, lines = 3): string {
+  const t = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(' | ')
+  return t.length > 400 ? `…${t.slice(-400)}` : t
 }
 
 function lastLine(text: string): string {

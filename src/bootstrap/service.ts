@@ -50,6 +50,8 @@ export interface BootstrapOptions {
   /** Context name for the merged kubeconfig. */
   context: string
   kubeconfig: string
+  /** --dry-run: connect, check host keys, gather facts and judge them (the table), change nothing. */
+  preflightOnly?: boolean
   rebootTimeoutMs?: number
   nodesTimeoutMs?: number
   kubeconfigTimeoutMs?: number
@@ -211,6 +213,16 @@ export async function runBootstrap(
       )
     }
     pre.done(hosts.map((h) => `${h.report.hostname} ${h.report.arch}`).join(', '))
+    if (o.preflightOnly) {
+      return {
+        server: `https://${server.target.address.includes(':') ? `[${server.target.address}]` : server.target.address}:6443`,
+        context: o.context,
+        kubeconfig: o.kubeconfig,
+        nodes: [],
+        hosts: hosts.map((h) => h.report),
+        changed: false,
+      }
+    }
 
     // 2. cgroup flags: fix and reboot, then look again.
     let changed = false

@@ -48,7 +48,10 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       description:
         'Go source of the app (default: ./sample-app, else the sample app shipped inside edgecanary, which says so)',
     }),
-    'dry-run': Flags.boolean({ description: 'print the manifests; change nothing' }),
+    'dry-run': Flags.boolean({
+      description:
+        'print the manifests; change nothing (with --hosts: connect and run the read-only preflight, then print the plan)',
+    }),
     teardown: Flags.boolean({ description: 'remove what init created' }),
     ...bootstrapFlags,
   }
@@ -89,9 +92,21 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
         )
       }
       if (flags['dry-run']) {
+        // connects and runs the read-only preflight (host keys, facts, the table) first
+        const checked = await withProgress(
+          `preflight on ${setup.targets.length} host(s), changing nothing`,
+          { json: this.jsonEnabled() },
+          (p) =>
+            runBootstrap(setup.deps, p, {
+              ...setup,
+              registry: undefined,
+              fixCgroups: flags['fix-cgroups'],
+              preflightOnly: true,
+            }),
+        )
         const plan = setup.plan()
         if (!this.jsonEnabled()) process.stdout.write(`${plan.join('\n')}\n`)
-        return { plan }
+        return { plan, hosts: checked.hosts }
       }
       const boot = await withProgress(
         `k3s on ${setup.targets.length} host(s)`,

@@ -67,6 +67,57 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     if (home) rmSync(home, { recursive: true, force: true })
   }, 60_000)
 
+  it('--dry-run connects, checks host keys, gathers facts (the table) and prints the plan, changing nothing', async () => {
+    for (let i = 0; i < t.hosts.length; i++) await t.exec(i, ': > /tmp/ec-audit.log')
+    const r = await ec(['init', '--hosts', hostsFlag(), '--registry', 'registry.lan:5000', '--dry-run'])
+    expect(r.status, r.stderr).toBe(0)
+    // the preflight table (facts read over SSH) on stderr, the plan on stdout
+    expect(r.stderr).toMatch(/pi-a/)
+    expect(r.stderr).toMatch(/pi-b/)
+    expect(r.stdout).toContain(`server pi@${t.hosts[0].ip}`)
+    expect(r.stdout).toContain("K3S_TOKEN='***'")
+    const j = await ec([
+      'init',
+      '--hosts',
+      hostsFlag(),
+      '--registry',
+      'registry.lan:5000',
+      '--dry-run',
+      '--json',
+    ])
+    expect(j.status, j.stderr).toBe(0)
+    const out = JSON.parse(j.stdout) as { plan: string[]; hosts: { hostname?: string; ok: boolean }[] }
+    expect(out.hosts.map((h) => [h.hostname, h.ok])).toEqual([
+      ['pi-a', true],
+      ['pi-b', true],
+    ])
+    for (let i = 0; i < t.hosts.length; i++) {
+      const lines = await audit(i)
+      expect(lines).toContain("sudo -n sh -c 'true'")
+      // read-only: no download, no file written as root, no installer
+      expect(lines).not.toMatch(/curl|install -m|edgecanary-k3s-install|registries\.yaml'? *$/m)
+      expect((await t.exec(i, 'ls /etc/rancher/k3s/registries.yaml 2>&1')).stdout).toContain('No such file')
+    }
+    // host keys are checked on a dry run too: an unknown host is refused (exit 2)
+    const known = join(home, '.ssh', 'known_hosts')
+    t.writeKnownHosts(known, [0])
+    try {
+      const u = await ec([
+        'init',
+        '--hosts',
+        hostsFlag(),
+        '--registry',
+        'registry.lan:5000',
+        '--dry-run',
+        '--json',
+      ])
+      expect(u.status, u.stderr).toBe(2)
+      expect(error(u.stdout).message).toContain(`${t.hosts[1].ip} is not in ${known}`)
+    } finally {
+      t.writeKnownHosts(known)
+    }
+  })
+
   it('the online installer cannot be downloaded: each host named with the step and curl’s error, within seconds; nothing installed', async () => {
     const t0 = Date.now()
     const r = await ec(['init', '--hosts', hostsFlag(), '--registry', 'registry.lan:5000', '--json'])

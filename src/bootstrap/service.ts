@@ -317,6 +317,7 @@ export async function runBootstrap(
             { sudo: true, timeoutMs: 900_000 },
             `the k3s ${h.role} installer`,
           )
+          await checkActive(h, (t) => lane(h, t))
           h.report.k3s = 'installed'
           changed = true
           lane(h, `k3s ${h.role} installed`)
@@ -437,6 +438,24 @@ async function checkSudo(h: Host): Promise<void> {
         : 'give this user sudo rights on the host',
     })
   }
+}
+
+/**
+ * On a host run by systemd, the installer's service must be active: k3s that fails to start
+ * (a bad flag, no cgroups, a port taken) is reported with the tail of its journal, not as
+ * installed. Hosts without systemd (no /run/systemd/system) have nothing to ask.
+ */
+async function checkActive(h: Host, lane: (t: string) => void): Promise<void> {
+  const unit = h.role === 'server' ? 'k3s' : 'k3s-agent'
+  lane(`checking that ${unit} is active`)
+  const r = await shellOf(h).run(
+    `[ -d /run/systemd/system ] || { echo no-systemd; exit 0; }; for i in $(seq 1 30); do s=$(systemctl is-active ${unit} 2>/dev/null); [ "$s" = active ] && { echo active; exit 0; }; [ "$s" = failed ] && break; sleep 1; done; echo "state=$s"; journalctl -u ${unit} -n 20 --no-pager 2>&1; exit 1`,
+    { sudo: true, timeoutMs: 60_000 },
+  )
+  if (r.code === 0) return
+  const state = /state=(\S*)/.exec(r.stdout)?.[1] || 'unknown'
+  const journal = tail(r.stdout.replace(/^state=.*$/m, ''))
+  throw new Error(`${unit} did not become active on ${h.label} (${state}): journal: ${journal || 'empty'}`)
 }
 
 async function fixCgroupsAndReboot(

@@ -200,4 +200,44 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     }
     expect(r.stdout + r.stderr).not.toContain(tokens[0])
   })
+
+  it('k3s that does not become active after the installer is a failure with the tail of its journal', async () => {
+    // systemd on the hosts, as on a Pi: the unit ends up failed
+    for (let i = 0; i < t.hosts.length; i++) {
+      await t.exec(
+        i,
+        [
+          'mkdir -p /run/systemd/system',
+          `printf '%s\\n' '#!/bin/sh' '[ "$1" = is-active ] && { echo failed; exit 3; }' 'exit 0' > /usr/local/bin/systemctl`,
+          `printf '%s\\n' '#!/bin/sh' 'echo "Dec 04 k3s[812]: level=info msg=Starting k3s"' 'echo "Dec 04 k3s[812]: level=fatal msg=\\"listen tcp :6443: bind: address already in use\\""' 'echo "Dec 04 systemd[1]: k3s.service: Failed with result exit-code."' > /usr/local/bin/journalctl`,
+          'chmod 755 /usr/local/bin/systemctl /usr/local/bin/journalctl',
+        ].join(' && '),
+      )
+    }
+    const script = join(home, 'install-ok.sh')
+    writeFileSync(script, '#!/bin/sh\necho "[INFO]  systemd: Starting k3s"\nexit 0\n')
+    const binary = join(home, 'k3s')
+    writeFileSync(binary, 'not really k3s\n')
+    const t0 = Date.now()
+    const r = await ec([
+      'init',
+      '--hosts',
+      hostsFlag(),
+      '--registry',
+      'registry.lan:5000',
+      '--k3s-binary',
+      binary,
+      '--k3s-install-script',
+      script,
+      '--json',
+    ])
+    expect(r.status, r.stderr).toBe(1)
+    const err = error(r.stdout)
+    expect(err.message).toContain(
+      `k3s did not become active on pi@${t.hosts[0].ip} (failed): journal: Dec 04 k3s[812]: level=info msg=Starting k3s | Dec 04 k3s[812]: level=fatal msg="listen tcp :6443: bind: address already in use" | Dec 04 systemd[1]: k3s.service: Failed with result exit-code.`,
+    )
+    expect(err.message).toContain(`k3s-agent did not become active on pi@${t.hosts[1].ip} (failed)`)
+    expect(err.hosts?.map((h) => h.k3s)).toEqual([undefined, undefined])
+    expect(Date.now() - t0).toBeLessThan(40_000)
+  })
 })

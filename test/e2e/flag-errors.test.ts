@@ -84,24 +84,20 @@ describe('bad flags and inputs: exit 2, one line + hint, nothing changed', () =>
     expect(JSON.parse(s).tags).toContain('"1.0"')
   })
 
-  it.each([
+  it.concurrent.each([
     [
       ['--iterations', '99999999999999999999'],
       '--iterations 100000000000000000000: too big: expected number to be <=100',
     ],
-    [['--iterations', '101'], '--iterations 101: too big'],
     [
       ['--interval', '99999999999999999999s'],
       '--interval 99999999999999999999s: must be between 100ms and 60m',
     ],
-    [['--interval', '50ms'], '--interval 50ms: must be between 100ms and 60m'],
     [['--interval', 'soon'], '--interval soon: must be a duration'],
     [['--steps', '0,50'], 'steps "0,50" must be weights between 1 and 99'],
-    [['--steps', '50,25'], 'steps "50,25" must be ascending'],
     [['--load', '1001'], '--load 1001: too big'],
     [['--image', ''], 'image reference "" is invalid: it is empty'],
     [['--notify', 'ftp://hooks.example/x'], '--notify "ftp://hooks.example/x": must be an http(s) URL'],
-    [['--notify', 'hooks.example/x'], '--notify "hooks.example/x": must be an http(s) URL'],
     [['--config', 'missing.yaml'], '--config missing.yaml: no such file'],
     [['--config', 'bad-notify.yaml'], 'bad-notify.yaml: notify.0: must be an http(s) URL'],
     [
@@ -115,9 +111,7 @@ describe('bad flags and inputs: exit 2, one line + hint, nothing changed', () =>
 
   it.concurrent.each([
     [['--url', 'ftp://127.0.0.1/x'], '--url "ftp://127.0.0.1/x" is not an http(s) URL'],
-    [['--url', 'not a url'], '--url "not a url" is not an http(s) URL'],
     [['--timeout', '60001'], '--timeout: expected an integer ≤ 60000, got 60001'],
-    [['--timeout', '99999999999999999999'], '--timeout: expected an integer ≤ 60000'],
     [['-n', 'a_b'], '-n "a_b" is not a valid Kubernetes name'],
     [['--config', 'missing.yaml'], '--config missing.yaml: no such file'],
   ])('verify %j', async (args, line) => {

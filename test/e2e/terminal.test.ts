@@ -21,6 +21,7 @@ const count = (text: string, part: string) => text.split(part).length - 1
 function screen(raw: string): string[] {
   const lines = ['']
   let row = 0
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences are what is read
   for (const m of raw.matchAll(/\u001b\[(\d*)([A-Za-z])|\r?\n|\r|[^\u001b\r\n]+|\u001b/g)) {
     if (m[0] === '\n' || m[0] === '\r\n') {
       row++

@@ -7,7 +7,7 @@ import { buildSource } from '../cli/source.js'
 import { parseDuration } from '../core/config.js'
 import { defaultReleaseSettings, releaseSettings } from '../core/release-flags.js'
 import { planSteps } from '../core/release-plan.js'
-import { UsageError } from '../errors.js'
+import { Interrupted, UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { resolveImageDigest } from '../registry/resolve.js'
@@ -144,6 +144,12 @@ READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: ho
     // renderer's signal-exit sees itself alone and re-raises SIGINT (exit by signal, no message)
     process.on('SIGINT', onSigint)
     process.on('SIGTERM', onSigint)
+    // Ctrl-C before the engine took over: nothing in the cluster changed, nothing to resume
+    let started = false
+    const notStarted = () =>
+      new Interrupted(`release ${args.version} interrupted before it started: nothing changed`, {
+        hint: `run \`edgecanary release ${args.version}\` again when ready`,
+      })
     try {
       return await withProgress(
         `release ${cfg.app} ${args.version}`,
@@ -158,6 +164,8 @@ READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: ho
           // the image is built while the cluster answers; it is pushed only once the cluster is
           // reachable and the app found, and a refusal stops a compile that is still running
           const stopBuild = new AbortController()
+          // Ctrl-C while building (the compiler gets the terminal's SIGINT too) stops the build
+          ac.signal.addEventListener('abort', () => stopBuild.abort(), { once: true })
           const source = buildSource(flags.source, cfg.source)
           if (source.note && !flags.image) progress.note(source.note)
           const built = flags.image
@@ -201,6 +209,8 @@ READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: ho
               progress.note(`--skip-preflight: ${image} is not in the registry; deploying it as given`)
             image = pinned ?? image
           }
+          if (ac.signal.aborted) throw notStarted()
+          started = true
           const r = await runRelease(
             { cluster: ctx.cluster, progress, signal: ac.signal },
             {
@@ -227,6 +237,10 @@ READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: ho
           return r
         },
       )
+    } catch (err) {
+      // a build or preflight that failed because of the Ctrl-C is the interruption, not an error
+      if (ac.signal.aborted && !started && !(err instanceof Interrupted)) throw notStarted()
+      throw err
     } finally {
       process.off('SIGINT', onSigint)
       process.off('SIGTERM', onSigint)

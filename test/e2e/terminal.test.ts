@@ -139,6 +139,28 @@ describe('edgecanary in a terminal', () => {
     expect(done.status, done.stderr).toBe(0)
   }, 150_000)
 
+  it('Ctrl-C while the new version is still being built: exit 130, nothing changed, nothing to resume', async () => {
+    const before = await cluster.getDeployment(ns, 'kubeapp')
+    // no --image: it builds the packaged sample app, and the compiler gets the SIGINT as well
+    const run = inTerminal(['release', '4.0', ...fast])
+    await waitFor(
+      'the release to start building',
+      () => (run.output().includes('release kubeapp 4.0') ? true : undefined),
+      60_000,
+      20,
+    )
+    run.type('\x03')
+    const r = await run.exited
+    const shown = stripVTControlCharacters(r.output)
+    expect(r.status, shown).toBe(130)
+    expect(shown).toContain('Error: release 4.0 interrupted before it started: nothing changed')
+    expect(shown).toContain('Hint: run `edgecanary release 4.0` again when ready')
+    expect((await cluster.getDeployment(ns, 'kubeapp'))?.metadata.resourceVersion).toBe(
+      before?.metadata.resourceVersion,
+    )
+    expect((await cluster.getDeployment(ns, 'kubeapp-canary'))?.spec.replicas ?? 0).toBe(0)
+  }, 90_000)
+
   it('a failed release prints its reason once, in a terminal and in plain lines', async () => {
     const run = inTerminal(['release', '3.0', '--image', images['3.0'], ...fast, '--env', 'FAIL_RATE=1'])
     const r = await run.exited

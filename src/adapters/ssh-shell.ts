@@ -233,7 +233,8 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
       const r1 = await run(`umask 077 && cat > ${shq(tmp)}`, { stdin: content })
       if (r1.code !== 0) throw new Error(`upload to ${name} failed: ${r1.stderr.trim()}`)
       const r2 = await run(
-        `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)} && rm -f ${shq(tmp)}`,
+        // the temporary copy goes whether or not the install worked (it may hold a secret)
+        `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)}; rc=$?; rm -f ${shq(tmp)}; exit $rc`,
         { sudo: opts.sudo },
       )
       if (r2.code !== 0) throw new Error(`installing ${remotePath} on ${name} failed: ${r2.stderr.trim()}`)

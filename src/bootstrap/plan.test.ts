@@ -7,6 +7,7 @@ import {
   redact,
   registriesYaml,
   runInstallerCommand,
+  stopInstallerCommand,
 } from './plan.js'
 import { archOf, type HostFacts, judgeHosts } from './preflight.js'
 
@@ -48,8 +49,12 @@ describe('k3s install: environment file, download, run (exact match)', () => {
     expect(downloadInstallerCommand('/tmp/k.sh')).toBe(
       `rm -f '/tmp/k.sh' && curl -sfSL --connect-timeout 10 --max-time 120 -o '/tmp/k.sh' https://get.k3s.io && { [ -s '/tmp/k.sh' ] || { echo "the downloaded installer is empty" >&2; exit 3; }; } && { [ "$(head -c 2 '/tmp/k.sh')" = '#!' ] || { echo "the downloaded installer is not a shell script (it does not start with #!)" >&2; exit 3; }; }`,
     )
-    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh')).toBe(
-      "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec sh '/tmp/k.sh'",
+    const q = `'\\''`
+    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh', '/run/p')).toBe(
+      `set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c 'echo $$ > ${q}/run/p${q}; exec sh ${q}/tmp/k.sh${q}'`,
+    )
+    expect(stopInstallerCommand('/run/p')).toBe(
+      `[ -f '/run/p' ] && /bin/kill -s TERM -- "-$(cat '/run/p')" 2>/dev/null; rm -f '/run/p'; true`,
     )
   })
 })
@@ -155,12 +160,13 @@ describe('bootstrap plan (--dry-run)', () => {
     expect(plan).toContain("    K3S_TOKEN='***'")
     expect(plan).toContain("    INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600'")
     expect(plan).toContain("    K3S_URL='https://10.0.0.10:6443'")
-    const q = `'\\''`
-    expect(plan.filter((l) => l.includes('sudo sh -c'))).toEqual(
-      Array(2).fill(
-        `  unless k3s is installed: sudo sh -c 'set -a; . ${q}/run/edgecanary-k3s-install.env${q}; rc=$?; set +a; rm -f ${q}/run/edgecanary-k3s-install.env${q}; [ $rc -eq 0 ] || exit $rc; exec sh ${q}/tmp/k3s-install.sh${q}'`,
-      ),
-    )
+    const runs = plan.filter((l) => l.includes('sudo sh -c'))
+    expect(runs).toHaveLength(2)
+    for (const l of runs) {
+      expect(l).toContain('/run/edgecanary-k3s-install.env')
+      expect(l).toContain('setsid -w sh -c')
+      expect(l).not.toContain('K3S_TOKEN')
+    }
     expect(plan[0]).toBe('server pi@10.0.0.10')
     expect(plan.filter((l) => l.startsWith('agent'))).toEqual(['agent  pi@10.0.0.11'])
     expect(plan.join('\n')).toContain('http://10.0.0.5:5000')

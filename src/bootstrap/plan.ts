@@ -16,6 +16,9 @@ export const DOWNLOADED_INSTALLER = '/tmp/k3s-install.sh'
 /** The installer's environment on a host (root, 0600), read and removed by the install command. */
 export const INSTALL_ENV_FILE = '/run/edgecanary-k3s-install.env'
 
+/** The running installer's pid on a host, so that it can be stopped. */
+export const INSTALLER_PID_FILE = '/run/edgecanary-k3s-install.pid'
+
 export type InstallRole = { role: 'server'; tlsSan: string } | { role: 'agent'; serverUrl: string }
 
 /**
@@ -66,13 +69,31 @@ export function downloadInstallerCommand(path: string = DOWNLOADED_INSTALLER): s
 
 /**
  * Runs the installer (as root, through sudo) with its environment read from `envFile`, which
- * is removed before the installer starts: no secret on this command line.
+ * is removed before the installer starts: no secret on this command line. Its pid is kept in
+ * `pidFile` (see `stopInstallerCommand`).
  *
- *   runInstallerCommand('/root/.e.env', '/tmp/k3s-install.sh')
- *   → "set -a; . '/root/.e.env'; rc=$?; set +a; rm -f '/root/.e.env'; [ $rc -eq 0 ] || exit $rc; exec sh '/tmp/k3s-install.sh'"
+ *   runInstallerCommand('/run/e.env', '/tmp/k3s-install.sh', '/run/p')
+ *   → "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c 'echo $$ > '\''/run/p'\''; exec sh '\''/tmp/k3s-install.sh'\'''"
  */
-export function runInstallerCommand(envFile: string, script: string): string {
-  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; exec sh ${q(script)}`
+export function runInstallerCommand(
+  envFile: string,
+  script: string,
+  pidFile: string = INSTALLER_PID_FILE,
+): string {
+  // its own session (setsid -w waits and returns its status): stopping it ends the whole group
+  const inner = `echo $$ > ${q(pidFile)}; exec sh ${q(script)}`
+  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c ${q(inner)}`
+}
+
+/**
+ * Ends an installer started by `runInstallerCommand` (its pid file names it): an agent's
+ * install stops when the server's failed, instead of trying to join it for minutes. The whole
+ * process group goes (procps' kill: dash's builtin takes no negative pid).
+ *
+ *   stopInstallerCommand('/run/p') → "[ -f '/run/p' ] && /bin/kill -s TERM -- \"-$(cat '/run/p')\" 2>/dev/null; rm -f '/run/p'; true"
+ */
+export function stopInstallerCommand(pidFile: string = INSTALLER_PID_FILE): string {
+  return `[ -f ${q(pidFile)} ] && /bin/kill -s TERM -- "-$(cat ${q(pidFile)})" 2>/dev/null; rm -f ${q(pidFile)}; true`
 }
 
 export interface RegistryTrust {

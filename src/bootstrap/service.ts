@@ -16,6 +16,7 @@ import {
   redact,
   registriesYaml,
   runInstallerCommand,
+  stopInstallerCommand,
 } from './plan.js'
 import { type HostFacts, judgeHosts } from './preflight.js'
 import { hostTable } from './report.js'
@@ -271,8 +272,16 @@ export async function runBootstrap(
       o.install.kind === 'online'
         ? { kind: 'online', version: o.install.version, channel: o.install.channel }
         : { kind: 'airgap', script: INSTALL_SCRIPT }
+    // agents join the server: when its install fails, they stop at their next step, and an
+    // agent installer still running (trying to join) is ended, so the run ends in seconds
+    const serverFailed = new AbortController()
+    const stopped = () =>
+      new Error(`stopped: the k3s server on ${server.label} failed, so this agent cannot join it`)
     await Promise.all(
       hosts.map(async (h) => {
+        const checkpoint = () => {
+          if (h.role === 'agent' && serverFailed.signal.aborted) throw stopped()
+        }
         try {
           if (await writeRegistries(h, trust, (t) => lane(h, t))) changed = true
           if (h.facts?.installed === h.role) {
@@ -288,6 +297,7 @@ export async function runBootstrap(
             lane(h, 'k3s already installed')
             return
           }
+          checkpoint()
           if (o.install.kind === 'airgap') await uploadAirgap(h, o.install, (t) => lane(h, t))
           else {
             // to a file, checked, then run: `curl | sh` runs an empty script when the download fails
@@ -307,22 +317,37 @@ export async function runBootstrap(
             h.role === 'server' ? { role: 'server', tlsSan: h.target.address } : { role: 'agent', serverUrl },
           )
           await shellOf(h).upload(Buffer.from(env), INSTALL_ENV_FILE, 0o600, { sudo: true })
+          checkpoint()
           lane(h, `installing k3s ${h.role}`)
-          await mustRun(
-            h,
-            runInstallerCommand(
-              INSTALL_ENV_FILE,
-              o.install.kind === 'airgap' ? INSTALL_SCRIPT : DOWNLOADED_INSTALLER,
-            ),
-            { sudo: true, timeoutMs: 900_000 },
-            `the k3s ${h.role} installer`,
-          )
+          const end = () => {
+            shellOf(h)
+              .run(stopInstallerCommand(), { sudo: true, timeoutMs: 15_000 })
+              .catch(() => {})
+          }
+          if (h.role === 'agent') serverFailed.signal.addEventListener('abort', end, { once: true })
+          try {
+            await mustRun(
+              h,
+              runInstallerCommand(
+                INSTALL_ENV_FILE,
+                o.install.kind === 'airgap' ? INSTALL_SCRIPT : DOWNLOADED_INSTALLER,
+              ),
+              { sudo: true, timeoutMs: 900_000 },
+              `the k3s ${h.role} installer`,
+            )
+          } catch (err) {
+            throw h.role === 'agent' && serverFailed.signal.aborted ? stopped() : err
+          } finally {
+            serverFailed.signal.removeEventListener('abort', end)
+          }
+          checkpoint()
           await checkActive(h, (t) => lane(h, t))
           h.report.k3s = 'installed'
           changed = true
           lane(h, `k3s ${h.role} installed`)
         } catch (err) {
           fail(h, err)
+          if (h.role === 'server') serverFailed.abort()
         }
       }),
     )

@@ -142,8 +142,9 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     }
   })
 
-  it('a failing install script: host, step and the tail of its stderr; the token only ever in the installer’s environment', async () => {
-    // an airgap "installer" that keeps what it was given (root-only) and fails as install.sh can
+  it('a failing server install script: host, step, stderr tail; the agent joining it is stopped; the token only in the installers’ environment', async () => {
+    // an airgap "installer" that keeps what it was given (root-only); on the server it fails as
+    // install.sh can, on the agent it keeps trying to join (a minute) with a child process
     const script = join(home, 'install.sh')
     writeFileSync(
       script,
@@ -152,6 +153,9 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
         'umask 077',
         'printf "%s" "$K3S_TOKEN" > /var/lib/seen-token',
         'ls /run/edgecanary-k3s-install.env > /var/lib/env-file-left 2>&1',
+        'if [ -n "$K3S_URL" ]; then echo $$ > /var/lib/agent-pid; sleep 60; exit 0; fi',
+        // the server fails after a while, when the agent is trying to join it
+        'sleep 3',
         'echo "[INFO]  Using v1.32.3+k3s1 as release" >&2',
         'echo "[INFO]  Creating /usr/local/bin/kubectl symlink to k3s" >&2',
         'echo "[ERROR] Failed to start k3s: disk on fire" >&2',
@@ -180,8 +184,15 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     expect(err.message).toContain(
       `the k3s server installer exited 1 on pi@${t.hosts[0].ip}: [INFO]  Using v1.32.3+k3s1 as release | [INFO]  Creating /usr/local/bin/kubectl symlink to k3s | [ERROR] Failed to start k3s: disk on fire`,
     )
-    expect(err.message).toContain(`the k3s agent installer exited 1 on pi@${t.hosts[1].ip}: `)
-    expect(took).toBeLessThan(40_000)
+    // the agent could only wait for a server that will not come: stopped, its installer ended
+    expect(err.message).toContain(
+      `pi@${t.hosts[1].ip}: stopped: the k3s server on pi@${t.hosts[0].ip} failed, so this agent cannot join it`,
+    )
+    expect(took).toBeLessThan(30_000)
+    console.log(`init --hosts with the server's installer failing ended in ${(took / 1000).toFixed(1)} s`)
+    const agentPid = (await t.exec(1, 'cat /var/lib/agent-pid')).stdout.trim()
+    expect(agentPid).toMatch(/^\d+$/)
+    expect((await t.exec(1, `kill -0 ${agentPid} 2>&1 || echo gone`)).stdout).toContain('gone')
 
     const tokens = await Promise.all(
       t.hosts.map(async (_, i) => (await t.exec(i, 'cat /var/lib/seen-token')).stdout),
@@ -236,7 +247,10 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     expect(err.message).toContain(
       `k3s did not become active on pi@${t.hosts[0].ip} (failed): journal: Dec 04 k3s[812]: level=info msg=Starting k3s | Dec 04 k3s[812]: level=fatal msg="listen tcp :6443: bind: address already in use" | Dec 04 systemd[1]: k3s.service: Failed with result exit-code.`,
     )
-    expect(err.message).toContain(`k3s-agent did not become active on pi@${t.hosts[1].ip} (failed)`)
+    // the agent: its own unit failed too, or it was stopped once the server had failed
+    expect(err.hosts?.[1]?.problems.join(' ')).toMatch(
+      /k3s-agent did not become active .*\(failed\)|stopped: the k3s server/,
+    )
     expect(err.hosts?.map((h) => h.k3s)).toEqual([undefined, undefined])
     expect(Date.now() - t0).toBeLessThan(40_000)
   })

@@ -230,6 +230,12 @@ describe('edgecanary in a terminal', () => {
   it('after `sandbox down`, commands that need the cluster say the sandbox is stopped and how to start it', async () => {
     const down = await ec(['sandbox', 'down'])
     expect(down.status, down.stderr).toBe(0)
+    // build asks the cluster for its registry only without edgecanary.yaml: another empty directory
+    const elsewhere = join(sb.home, 'elsewhere')
+    mkdirSync(elsewhere)
+    const build = await runCli(['build', '--version', '4.0'], { env: sb.env, cwd: elsewhere })
+    expect(build.status, build.stderr).toBe(2)
+    expect(build.stderr).toContain('the sandbox is stopped (`edgecanary sandbox up` starts it)')
     for (const args of [['status'], ['release', '4.0', '--image', images['3.0']], ['history']]) {
       const r = await ec(args)
       expect(r.status, r.stderr).toBe(2)

@@ -3,18 +3,22 @@ import { parseDocument } from 'yaml'
 import { type Config, validateConfig } from './core/config.js'
 import { ConfigError } from './errors.js'
 
+/** The config file every command reads when no --config is given. */
+export const DEFAULT_CONFIG_PATH = 'edgecanary.yaml'
+
 /**
- * Loads edgecanary.yaml. A missing file is fine when `required` is false (defaults apply);
- * a broken file is always a ConfigError naming the file, the field and the problem.
+ * Loads edgecanary.yaml. Only the default `edgecanary.yaml` may be missing (defaults apply);
+ * a file named with --config must exist unless `required: false` (init, which writes it).
+ * A broken file is always a ConfigError naming the file, the field and the problem.
  */
 export function loadConfig(
   path: string,
   opts: { required?: boolean } = {},
 ): { config: Config; found: boolean } {
   if (!existsSync(path)) {
-    if (opts.required) {
-      throw new ConfigError(`${path} not found`, {
-        hint: 'run `edgecanary init` first, or pass --config PATH',
+    if (opts.required ?? path !== DEFAULT_CONFIG_PATH) {
+      throw new ConfigError(`--config ${path}: no such file`, {
+        hint: `check the path; only the default ${DEFAULT_CONFIG_PATH} may be absent (\`edgecanary init --config PATH\` writes one)`,
       })
     }
     return { config: validateOrThrow({}, path), found: false }

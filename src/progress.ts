@@ -82,7 +82,16 @@ export async function withProgress<T>(
         rendererOptions: { persistentOutput: true, outputBar: 1 },
       },
     ],
-    { renderer: 'default', exitOnError: true, rendererOptions: { collapseErrors: false } },
+    {
+      renderer: 'default',
+      exitOnError: true,
+      // the command prints the error once, as `Error: … / Hint: …` (with the resume hint on
+      // Ctrl-C): listr2 keeps the task's title instead of printing the message a second time
+      rendererOptions: { showErrorMessage: false },
+      // listr2's own SIGINT handler exits 127 at once, before the command can stop at a safe
+      // point and say how to resume: the commands handle SIGINT themselves
+      registerSignalListeners: false,
+    },
   )
   await list.run()
   return result as T

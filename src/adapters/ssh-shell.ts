@@ -45,6 +45,22 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
       const text = existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : ''
       const verdict = checkHostKey(text, name, key)
       if (verdict === 'match') return true
+      if (verdict === 'revoked') {
+        hostKeyProblem = new UsageError(
+          `the host key of ${name} (${fingerprint(key)}) is marked @revoked in ${knownHosts}; refusing to connect`,
+          { hint: 'the key was revoked on purpose: find out why before removing the @revoked line' },
+        )
+        return false
+      }
+      if (verdict === 'cert-authority') {
+        hostKeyProblem = new UsageError(
+          `${knownHosts} trusts ${name} through a @cert-authority line; edgecanary checks host keys, not host certificates`,
+          {
+            hint: `add the host's own key: check ${fingerprint(key)} on the host (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then ssh-keyscan ${name.replace(/^\[(.*)\]:(\d+)$/, '-p $2 $1')} >> ${knownHosts}`,
+          },
+        )
+        return false
+      }
       if (verdict === 'changed') {
         hostKeyProblem = new UsageError(
           `the host key of ${name} has CHANGED (now ${fingerprint(key)}); refusing to connect`,
@@ -150,9 +166,9 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
     lost ??= new Error('connection closed')
   })
 
-  const run = (
-    cmd: string,
-    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
+  const exec = (
+    full: string,
+    opts: { timeoutMs?: number; stdin?: string | Buffer; password?: string },
   ): Promise<RunResult> =>
     new Promise((resolve, reject) => {
       if (lost) {
@@ -162,7 +178,6 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
           }),
         )
       }
-      const full = opts.sudo ? `sudo -S -p '' sh -c ${shq(cmd)}` : cmd
       client.exec(full, (err, stream) => {
         if (err) return reject(err)
         let stdout = ''
@@ -186,11 +201,28 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
           clearTimeout(timer)
           resolve({ stdout, stderr, code: code ?? 255 })
         })
-        if (opts.sudo && o.sudoPassword !== undefined) stream.write(`${o.sudoPassword}\n`)
+        if (opts.password !== undefined) stream.write(`${opts.password}\n`)
         if (opts.stdin !== undefined) stream.write(opts.stdin)
         stream.end()
       })
     })
+
+  // The sudo password goes only to a sudo that asks for one: `sudo -n true` first (once per
+  // session) tells whether it would; a NOPASSWD sudo never gets the password on its stdin,
+  // where the command would read it.
+  let sudoAsks: Promise<boolean> | undefined
+  const run = async (
+    cmd: string,
+    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
+  ): Promise<RunResult> => {
+    if (!opts.sudo) return exec(cmd, opts)
+    if (o.sudoPassword !== undefined) {
+      sudoAsks ??= exec('sudo -n true', { timeoutMs: 30_000 }).then((r) => r.code !== 0)
+      if (await sudoAsks)
+        return exec(`sudo -S -p '' sh -c ${shq(cmd)}`, { ...opts, password: o.sudoPassword })
+    }
+    return exec(`sudo -n sh -c ${shq(cmd)}`, opts)
+  }
 
   return {
     host: name,
@@ -201,7 +233,8 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
       const r1 = await run(`umask 077 && cat > ${shq(tmp)}`, { stdin: content })
       if (r1.code !== 0) throw new Error(`upload to ${name} failed: ${r1.stderr.trim()}`)
       const r2 = await run(
-        `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)} && rm -f ${shq(tmp)}`,
+        // the temporary copy goes whether or not the install worked (it may hold a secret)
+        `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)}; rc=$?; rm -f ${shq(tmp)}; exit $rc`,
         { sudo: opts.sudo },
       )
       if (r2.code !== 0) throw new Error(`installing ${remotePath} on ${name} failed: ${r2.stderr.trim()}`)

@@ -46,6 +46,10 @@ describe('resolveHosts', () => {
     expect(() => resolveHosts(spec, d)).toThrow(text)
   })
 
+  it.each(['', 'pi root', '-o', 'a;b', '$(id)', 'x'.repeat(33)])('--user %j is refused', (user) => {
+    expect(() => resolveHosts('10.0.0.1', { ...d, user })).toThrow('is not a user name')
+  })
+
   it('labels hosts as ssh would', () => {
     const [a, b] = resolveHosts('pi@10.0.0.10,pi@[fd00::1]:2222', d)
     expect([hostLabel(a), hostLabel(b)]).toEqual(['pi@10.0.0.10', 'pi@[fd00::1]:2222'])

@@ -26,6 +26,8 @@ export interface HostDefaults {
   home: string
 }
 
+/** A login name as useradd accepts it (Debian's NAME_REGEX, at most 32 characters). */
+const USER_RE = /^[a-z_][a-z0-9_.-]{0,31}$/i
 const HOST_RE = /^(?:([a-z_][a-z0-9_.-]*)@)?(?:\[([0-9a-f:.]+)\]|([a-z0-9][a-z0-9_.-]*))(?::(\d{1,5}))?$/i
 
 /**
@@ -38,6 +40,11 @@ const HOST_RE = /^(?:([a-z_][a-z0-9_.-]*)@)?(?:\[([0-9a-f:.]+)\]|([a-z0-9][a-z0-
  *      { spec: '10.0.0.11:2222', address: '10.0.0.11', user: 'pi', port: 2222, identityFiles: [] }]
  */
 export function resolveHosts(list: string, d: HostDefaults): HostTarget[] {
+  if (d.user !== undefined && !USER_RE.test(d.user)) {
+    throw new UsageError(`--user "${d.user.slice(0, 64)}" is not a user name`, {
+      hint: 'a login name as useradd takes it: lowercase letters, digits, "_", "-", "." (at most 32), e.g. --user pi',
+    })
+  }
   const specs = list
     .split(',')
     .map((s) => s.trim())

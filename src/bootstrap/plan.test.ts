@@ -1,48 +1,60 @@
 import { describe, expect, it } from 'vitest'
 import {
-  agentInstallCommand,
+  downloadInstallerCommand,
   fixCmdline,
+  installEnv,
   planBootstrap,
   redact,
   registriesYaml,
-  serverInstallCommand,
+  runInstallerCommand,
+  stopInstallerCommand,
 } from './plan.js'
 import { archOf, type HostFacts, judgeHosts } from './preflight.js'
 
-describe('k3s install commands (exact match)', () => {
+describe('k3s install: environment file, download, run (exact match)', () => {
   it.each([
     [
       { kind: 'online' as const, version: 'v1.32.3+k3s1' },
-      "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.32.3+k3s1' K3S_TOKEN='T0k' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh -s -",
+      "INSTALL_K3S_VERSION='v1.32.3+k3s1'\nK3S_TOKEN='T0k'\nINSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600'\n",
     ],
     [
       { kind: 'online' as const, channel: 'stable' },
-      "curl -sfL https://get.k3s.io | INSTALL_K3S_CHANNEL='stable' K3S_TOKEN='T0k' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh -s -",
+      "INSTALL_K3S_CHANNEL='stable'\nK3S_TOKEN='T0k'\nINSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600'\n",
     ],
     [
       { kind: 'airgap' as const, script: '/tmp/ec/install.sh' },
-      "INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_TOKEN='T0k' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh '/tmp/ec/install.sh'",
+      "INSTALL_K3S_SKIP_DOWNLOAD='true'\nK3S_TOKEN='T0k'\nINSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600'\n",
     ],
-  ])('server %j', (src, cmd) =>
-    expect(serverInstallCommand(src, { token: 'T0k', tlsSan: '10.0.0.10' })).toBe(cmd),
+  ])('server environment %j', (src, env) =>
+    expect(installEnv(src, 'T0k', { role: 'server', tlsSan: '10.0.0.10' })).toBe(env),
   )
 
   it.each([
-    [
-      { kind: 'online' as const },
-      "curl -sfL https://get.k3s.io | K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='T0k' sh -s -",
-    ],
+    [{ kind: 'online' as const }, "K3S_URL='https://10.0.0.10:6443'\nK3S_TOKEN='T0k'\n"],
     [
       { kind: 'airgap' as const, script: '/tmp/i.sh' },
-      "INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='T0k' sh '/tmp/i.sh'",
+      "INSTALL_K3S_SKIP_DOWNLOAD='true'\nK3S_URL='https://10.0.0.10:6443'\nK3S_TOKEN='T0k'\n",
     ],
-  ])('agent %j', (src, cmd) =>
-    expect(agentInstallCommand(src, { token: 'T0k', serverUrl: 'https://10.0.0.10:6443' })).toBe(cmd),
+  ])('agent environment %j', (src, env) =>
+    expect(installEnv(src, 'T0k', { role: 'agent', serverUrl: 'https://10.0.0.10:6443' })).toBe(env),
   )
 
   it('quotes a token with a quote in it', () => {
-    expect(agentInstallCommand({ kind: 'online' }, { token: "a'b", serverUrl: 'u' })).toContain(
+    expect(installEnv({ kind: 'online' }, "a'b", { role: 'agent', serverUrl: 'u' })).toContain(
       `K3S_TOKEN='a'\\''b'`,
+    )
+  })
+
+  it('downloads to a file and checks it before it runs; no token on the command that runs it', () => {
+    expect(downloadInstallerCommand('/tmp/k.sh')).toBe(
+      `rm -f '/tmp/k.sh' && curl -sfSL --connect-timeout 10 --max-time 120 -o '/tmp/k.sh' https://get.k3s.io && { [ -s '/tmp/k.sh' ] || { echo "the downloaded installer is empty" >&2; exit 3; }; } && { [ "$(head -c 2 '/tmp/k.sh')" = '#!' ] || { echo "the downloaded installer is not a shell script (it does not start with #!)" >&2; exit 3; }; }`,
+    )
+    const q = `'\\''`
+    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh', '/run/p')).toBe(
+      `set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c 'echo $$ > ${q}/run/p${q}; exec sh ${q}/tmp/k.sh${q}'`,
+    )
+    expect(stopInstallerCommand('/run/p')).toBe(
+      `[ -f '/run/p' ] && /bin/kill -s TERM -- "-$(cat '/run/p')" 2>/dev/null; rm -f '/run/p'; true`,
     )
   })
 })
@@ -141,13 +153,20 @@ describe('bootstrap plan (--dry-run)', () => {
     context: 'edgecanary',
     kubeconfig: '/home/me/.kube/config',
   })
-  it('names server then agents with their exact commands, token redacted', () => {
+  it('names server then agents with their exact commands, token redacted and never on a command line', () => {
     expect(plan).toContain(
-      "  unless k3s is installed: sudo INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_TOKEN='***' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh '/tmp/k3s-install.sh'",
+      '  unless k3s is installed: write /run/edgecanary-k3s-install.env (0600, root; over stdin, never a command line):',
     )
-    expect(plan).toContain(
-      "  unless k3s is installed: sudo INSTALL_K3S_SKIP_DOWNLOAD='true' K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='***' sh '/tmp/k3s-install.sh'",
-    )
+    expect(plan).toContain("    K3S_TOKEN='***'")
+    expect(plan).toContain("    INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600'")
+    expect(plan).toContain("    K3S_URL='https://10.0.0.10:6443'")
+    const runs = plan.filter((l) => l.includes('sudo sh -c'))
+    expect(runs).toHaveLength(2)
+    for (const l of runs) {
+      expect(l).toContain('/run/edgecanary-k3s-install.env')
+      expect(l).toContain('setsid -w sh -c')
+      expect(l).not.toContain('K3S_TOKEN')
+    }
     expect(plan[0]).toBe('server pi@10.0.0.10')
     expect(plan.filter((l) => l.startsWith('agent'))).toEqual(['agent  pi@10.0.0.11'])
     expect(plan.join('\n')).toContain('http://10.0.0.5:5000')

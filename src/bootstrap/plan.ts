@@ -11,44 +11,89 @@ export interface InstallSource {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-/**
- * The command that installs the k3s server, k3sup-style: a pure string, tested by exact match.
- * The token is generated on the laptop so agents can install in parallel with the server.
- *
- *   serverInstallCommand({ kind: 'online', version: 'v1.32.3+k3s1' }, { token: 'T', tlsSan: '10.0.0.10' })
- *   → "curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION='v1.32.3+k3s1' K3S_TOKEN='T' INSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600' sh -s -"
- */
-export function serverInstallCommand(src: InstallSource, o: { token: string; tlsSan: string }): string {
-  return installCommand(src, [
-    `K3S_TOKEN=${q(o.token)}`,
-    `INSTALL_K3S_EXEC=${q(`server --tls-san ${o.tlsSan} --write-kubeconfig-mode 600`)}`,
-  ])
-}
+/** Where the online installer is downloaded to on a host before it runs. */
+export const DOWNLOADED_INSTALLER = '/tmp/k3s-install.sh'
+/** The installer's environment on a host (root, 0600), read and removed by the install command. */
+export const INSTALL_ENV_FILE = '/run/edgecanary-k3s-install.env'
+
+/** The running installer's pid on a host, so that it can be stopped. */
+export const INSTALLER_PID_FILE = '/run/edgecanary-k3s-install.pid'
+
+export type InstallRole = { role: 'server'; tlsSan: string } | { role: 'agent'; serverUrl: string }
 
 /**
- * The command that joins an agent to the server.
+ * The k3s installer's environment as a file (`KEY='value'` lines): the join token reaches a
+ * host in it, over the SSH channel's stdin, never on a command line (`ps`, sudo's log). The
+ * token is made on the laptop so agents can install in parallel with the server.
  *
- *   agentInstallCommand({ kind: 'online' }, { token: 'T', serverUrl: 'https://10.0.0.10:6443' })
- *   → "curl -sfL https://get.k3s.io | K3S_URL='https://10.0.0.10:6443' K3S_TOKEN='T' sh -s -"
+ *   installEnv({ kind: 'online', version: 'v1.32.3+k3s1' }, 'T', { role: 'server', tlsSan: '10.0.0.10' })
+ *   → "INSTALL_K3S_VERSION='v1.32.3+k3s1'\nK3S_TOKEN='T'\nINSTALL_K3S_EXEC='server --tls-san 10.0.0.10 --write-kubeconfig-mode 600'\n"
+ *   installEnv({ kind: 'airgap' }, 'T', { role: 'agent', serverUrl: 'https://10.0.0.10:6443' })
+ *   → "INSTALL_K3S_SKIP_DOWNLOAD='true'\nK3S_URL='https://10.0.0.10:6443'\nK3S_TOKEN='T'\n"
  */
-export function agentInstallCommand(src: InstallSource, o: { token: string; serverUrl: string }): string {
-  return installCommand(src, [`K3S_URL=${q(o.serverUrl)}`, `K3S_TOKEN=${q(o.token)}`])
-}
-
-/** The installer invocation shared by server and agents: source variables first, then the role's. */
-function installCommand(src: InstallSource, roleEnv: string[]): string {
-  const env = [
+export function installEnv(src: InstallSource, token: string, r: InstallRole): string {
+  const lines = [
     ...(src.kind === 'airgap' ? ["INSTALL_K3S_SKIP_DOWNLOAD='true'"] : []),
     ...(src.version
       ? [`INSTALL_K3S_VERSION=${q(src.version)}`]
       : src.channel
         ? [`INSTALL_K3S_CHANNEL=${q(src.channel)}`]
         : []),
-    ...roleEnv,
-  ].join(' ')
-  return src.kind === 'airgap'
-    ? `${env} sh ${q(src.script ?? '/tmp/k3s-install.sh')}`
-    : `curl -sfL https://get.k3s.io | ${env} sh -s -`
+    ...(r.role === 'server'
+      ? [
+          `K3S_TOKEN=${q(token)}`,
+          `INSTALL_K3S_EXEC=${q(`server --tls-san ${r.tlsSan} --write-kubeconfig-mode 600`)}`,
+        ]
+      : [`K3S_URL=${q(r.serverUrl)}`, `K3S_TOKEN=${q(token)}`]),
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * Downloads the online installer to a file and checks it before anything runs it: `curl |
+ * sh` runs an empty script and exits 0 when the download fails (no internet, DNS, a proxy).
+ * Fails (exit 3, the reason on stderr) when the file is empty or not a shell script.
+ *
+ *   downloadInstallerCommand('/tmp/k3s-install.sh')
+ *   → "rm -f '/tmp/k3s-install.sh' && curl -sfSL --connect-timeout 10 --max-time 120 -o '/tmp/k3s-install.sh' https://get.k3s.io && …"
+ */
+export function downloadInstallerCommand(path: string = DOWNLOADED_INSTALLER): string {
+  const f = q(path)
+  return [
+    `rm -f ${f}`,
+    `curl -sfSL --connect-timeout 10 --max-time 120 -o ${f} https://get.k3s.io`,
+    `{ [ -s ${f} ] || { echo "the downloaded installer is empty" >&2; exit 3; }; }`,
+    `{ [ "$(head -c 2 ${f})" = '#!' ] || { echo "the downloaded installer is not a shell script (it does not start with #!)" >&2; exit 3; }; }`,
+  ].join(' && ')
+}
+
+/**
+ * Runs the installer (as root, through sudo) with its environment read from `envFile`, which
+ * is removed before the installer starts: no secret on this command line. Its pid is kept in
+ * `pidFile` (see `stopInstallerCommand`).
+ *
+ *   runInstallerCommand('/run/e.env', '/tmp/k3s-install.sh', '/run/p')
+ *   → "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c 'echo $$ > '\''/run/p'\''; exec sh '\''/tmp/k3s-install.sh'\'''"
+ */
+export function runInstallerCommand(
+  envFile: string,
+  script: string,
+  pidFile: string = INSTALLER_PID_FILE,
+): string {
+  // its own session (setsid -w waits and returns its status): stopping it ends the whole group
+  const inner = `echo $$ > ${q(pidFile)}; exec sh ${q(script)}`
+  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c ${q(inner)}`
+}
+
+/**
+ * Ends an installer started by `runInstallerCommand` (its pid file names it): an agent's
+ * install stops when the server's failed, instead of trying to join it for minutes. The whole
+ * process group goes (procps' kill: dash's builtin takes no negative pid).
+ *
+ *   stopInstallerCommand('/run/p') → "[ -f '/run/p' ] && /bin/kill -s TERM -- \"-$(cat '/run/p')\" 2>/dev/null; rm -f '/run/p'; true"
+ */
+export function stopInstallerCommand(pidFile: string = INSTALLER_PID_FILE): string {
+  return `[ -f ${q(pidFile)} ] && /bin/kill -s TERM -- "-$(cat ${q(pidFile)})" 2>/dev/null; rm -f ${q(pidFile)}; true`
 }
 
 export interface RegistryTrust {
@@ -141,11 +186,24 @@ export function planBootstrap(p: BootstrapPlanInput): string[] {
         '  upload k3s → /usr/local/bin/k3s (0755, sha256 checked), install script → /tmp/k3s-install.sh',
       )
     }
-    const cmd =
-      i === 0
-        ? serverInstallCommand(p.source, { token, tlsSan: h.address })
-        : agentInstallCommand(p.source, { token, serverUrl })
-    lines.push(`  unless k3s is installed: sudo ${cmd}`)
+    if (p.source.kind === 'online') lines.push(`  unless k3s is installed: ${downloadInstallerCommand()}`)
+    const env = installEnv(
+      p.source,
+      token,
+      i === 0 ? { role: 'server', tlsSan: h.address } : { role: 'agent', serverUrl },
+    )
+    lines.push(
+      `  unless k3s is installed: write ${INSTALL_ENV_FILE} (0600, root; over stdin, never a command line):`,
+    )
+    lines.push(
+      ...env
+        .trimEnd()
+        .split('\n')
+        .map((l) => `    ${l}`),
+    )
+    const script =
+      p.source.kind === 'airgap' ? (p.source.script ?? '/tmp/k3s-install.sh') : DOWNLOADED_INSTALLER
+    lines.push(`  unless k3s is installed: sudo sh -c ${q(runInstallerCommand(INSTALL_ENV_FILE, script))}`)
   })
   lines.push(`then: fetch /etc/rancher/k3s/k3s.yaml from ${server.label}, server → ${serverUrl}`)
   lines.push(

@@ -6,13 +6,17 @@ import type { Cluster, NodeSummary, Progress, RemoteShell } from '../ports.js'
 import { FACTS_COMMAND, parseFacts } from './facts.js'
 import { type HostTarget, hostLabel } from './hosts.js'
 import {
-  agentInstallCommand,
+  DOWNLOADED_INSTALLER,
+  downloadInstallerCommand,
   fixCmdline,
+  INSTALL_ENV_FILE,
   type InstallSource,
+  installEnv,
   type RegistryTrust,
   redact,
   registriesYaml,
-  serverInstallCommand,
+  runInstallerCommand,
+  stopInstallerCommand,
 } from './plan.js'
 import { type HostFacts, judgeHosts } from './preflight.js'
 import { hostTable } from './report.js'
@@ -47,6 +51,8 @@ export interface BootstrapOptions {
   /** Context name for the merged kubeconfig. */
   context: string
   kubeconfig: string
+  /** --dry-run: connect, check host keys, gather facts and judge them (the table), change nothing. */
+  preflightOnly?: boolean
   rebootTimeoutMs?: number
   nodesTimeoutMs?: number
   kubeconfigTimeoutMs?: number
@@ -208,6 +214,16 @@ export async function runBootstrap(
       )
     }
     pre.done(hosts.map((h) => `${h.report.hostname} ${h.report.arch}`).join(', '))
+    if (o.preflightOnly) {
+      return {
+        server: `https://${server.target.address.includes(':') ? `[${server.target.address}]` : server.target.address}:6443`,
+        context: o.context,
+        kubeconfig: o.kubeconfig,
+        nodes: [],
+        hosts: hosts.map((h) => h.report),
+        changed: false,
+      }
+    }
 
     // 2. cgroup flags: fix and reboot, then look again.
     let changed = false
@@ -256,8 +272,16 @@ export async function runBootstrap(
       o.install.kind === 'online'
         ? { kind: 'online', version: o.install.version, channel: o.install.channel }
         : { kind: 'airgap', script: INSTALL_SCRIPT }
+    // agents join the server: when its install fails, they stop at their next step, and an
+    // agent installer still running (trying to join) is ended, so the run ends in seconds
+    const serverFailed = new AbortController()
+    const stopped = () =>
+      new Error(`stopped: the k3s server on ${server.label} failed, so this agent cannot join it`)
     await Promise.all(
       hosts.map(async (h) => {
+        const checkpoint = () => {
+          if (h.role === 'agent' && serverFailed.signal.aborted) throw stopped()
+        }
         try {
           if (await writeRegistries(h, trust, (t) => lane(h, t))) changed = true
           if (h.facts?.installed === h.role) {
@@ -273,18 +297,57 @@ export async function runBootstrap(
             lane(h, 'k3s already installed')
             return
           }
+          checkpoint()
           if (o.install.kind === 'airgap') await uploadAirgap(h, o.install, (t) => lane(h, t))
+          else {
+            // to a file, checked, then run: `curl | sh` runs an empty script when the download fails
+            lane(h, 'downloading the k3s installer (get.k3s.io)')
+            await mustRun(
+              h,
+              downloadInstallerCommand(),
+              { timeoutMs: 180_000 },
+              'downloading the k3s installer',
+            )
+          }
+          // the join token reaches the host on stdin, in a root-only file the install removes
+          lane(h, 'writing the installer environment (0600)')
+          const env = installEnv(
+            source,
+            token ?? '',
+            h.role === 'server' ? { role: 'server', tlsSan: h.target.address } : { role: 'agent', serverUrl },
+          )
+          await shellOf(h).upload(Buffer.from(env), INSTALL_ENV_FILE, 0o600, { sudo: true })
+          checkpoint()
           lane(h, `installing k3s ${h.role}`)
-          const cmd =
-            h.role === 'server'
-              ? serverInstallCommand(source, { token: token ?? '', tlsSan: h.target.address })
-              : agentInstallCommand(source, { token: token ?? '', serverUrl })
-          await mustRun(h, cmd, { sudo: true, timeoutMs: 900_000 }, `the k3s ${h.role} installer`)
+          const end = () => {
+            shellOf(h)
+              .run(stopInstallerCommand(), { sudo: true, timeoutMs: 15_000 })
+              .catch(() => {})
+          }
+          if (h.role === 'agent') serverFailed.signal.addEventListener('abort', end, { once: true })
+          try {
+            await mustRun(
+              h,
+              runInstallerCommand(
+                INSTALL_ENV_FILE,
+                o.install.kind === 'airgap' ? INSTALL_SCRIPT : DOWNLOADED_INSTALLER,
+              ),
+              { sudo: true, timeoutMs: 900_000 },
+              `the k3s ${h.role} installer`,
+            )
+          } catch (err) {
+            throw h.role === 'agent' && serverFailed.signal.aborted ? stopped() : err
+          } finally {
+            serverFailed.signal.removeEventListener('abort', end)
+          }
+          checkpoint()
+          await checkActive(h, (t) => lane(h, t))
           h.report.k3s = 'installed'
           changed = true
           lane(h, `k3s ${h.role} installed`)
         } catch (err) {
           fail(h, err)
+          if (h.role === 'server') serverFailed.abort()
         }
       }),
     )
@@ -400,6 +463,24 @@ async function checkSudo(h: Host): Promise<void> {
         : 'give this user sudo rights on the host',
     })
   }
+}
+
+/**
+ * On a host run by systemd, the installer's service must be active: k3s that fails to start
+ * (a bad flag, no cgroups, a port taken) is reported with the tail of its journal, not as
+ * installed. Hosts without systemd (no /run/systemd/system) have nothing to ask.
+ */
+async function checkActive(h: Host, lane: (t: string) => void): Promise<void> {
+  const unit = h.role === 'server' ? 'k3s' : 'k3s-agent'
+  lane(`checking that ${unit} is active`)
+  const r = await shellOf(h).run(
+    `[ -d /run/systemd/system ] || { echo no-systemd; exit 0; }; for i in $(seq 1 30); do s=$(systemctl is-active ${unit} 2>/dev/null); [ "$s" = active ] && { echo active; exit 0; }; [ "$s" = failed ] && break; sleep 1; done; echo "state=$s"; journalctl -u ${unit} -n 20 --no-pager 2>&1; exit 1`,
+    { sudo: true, timeoutMs: 60_000 },
+  )
+  if (r.code === 0) return
+  const state = /state=(\S*)/.exec(r.stdout)?.[1] || 'unknown'
+  const journal = tail(r.stdout.replace(/^state=.*$/m, ''))
+  throw new Error(`${unit} did not become active on ${h.label} (${state}): journal: ${journal || 'empty'}`)
 }
 
 async function fixCgroupsAndReboot(
@@ -551,10 +632,26 @@ async function mustRun(
 ): Promise<{ stdout: string; stderr: string }> {
   const r = await shellOf(h).run(cmd, opts)
   if (r.code !== 0) {
-    const why = lastLine(r.stderr) || lastLine(r.stdout) || 'no output'
+    const why = tail(r.stderr) || tail(r.stdout) || 'no output'
     throw new Error(`${what ?? 'a command'} exited ${r.code} on ${h.label}: ${why}`)
   }
   return r
+}
+
+/**
+ * The last lines of a command's output, on one line: enough to say why it failed.
+ *
+ *   tail('a\nb\n\nc\nd\n') → 'b | c | d'
+ */
+function tail(text: string, lines = 3): string {
+  const t = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(' | ')
+  return t.length > 400 ? `…${t.slice(-400)}` : t
 }
 
 function lastLine(text: string): string {

@@ -165,5 +165,15 @@ function installFiles(f: BootstrapFlagValues): InstallFiles {
   for (const p of [bin, script]) {
     if (!existsSync(p)) throw new UsageError(`${p} does not exist`, { hint: 'check the airgap file paths' })
   }
-  return { kind: 'airgap', binary: readFileSync(bin), script: readFileSync(script) }
+  const binary = readFileSync(bin)
+  const text = readFileSync(script)
+  // checked here, before any host is touched: an empty or non-script installer would "succeed"
+  if (binary.length === 0)
+    throw new UsageError(`--k3s-binary ${bin} is empty`, { hint: 'download k3s-arm64 again' })
+  if (text.subarray(0, 2).toString() !== '#!') {
+    throw new UsageError(`--k3s-install-script ${script} is not a shell script (it does not start with #!)`, {
+      hint: 'pass install.sh from the k3s release (https://get.k3s.io), not an HTML page or an empty file',
+    })
+  }
+  return { kind: 'airgap', binary, script: text }
 }

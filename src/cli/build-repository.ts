@@ -1,5 +1,6 @@
 import type { Config } from '../core/config.js'
 import { UsageError } from '../errors.js'
+import { sandboxStoppedError } from './sandbox-stopped.js'
 
 /**
  * The image repository `build` pushes to: --repo, else edgecanary.yaml (`repository`, or
@@ -26,7 +27,11 @@ export async function buildRepository(
       connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context }),
     )
   } catch (err) {
-    why = `the cluster could not be asked for its registry (${(err as Error).message.split('\n')[0]})`
+    const said = sandboxStoppedError(err)
+    why =
+      said !== err
+        ? 'the sandbox is stopped (`edgecanary sandbox up` starts it)'
+        : `the cluster could not be asked for its registry (${(err as Error).message.split('\n')[0]})`
   }
   if (!registry) {
     throw new UsageError(`no image repository given, and ${why}`, {

@@ -1,9 +1,10 @@
 import { connectCluster } from '../adapters/kube-cluster.js'
 import { loadConfig } from '../config.js'
-import type { Config } from '../core/config.js'
+import { type Config, dnsLabel } from '../core/config.js'
 import { pickNamespace } from '../core/namespace.js'
 import { UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
+import { sandboxStoppedError } from './sandbox-stopped.js'
 
 export interface ContextFlags {
   kubeconfig?: string
@@ -21,11 +22,23 @@ export interface ContextFlags {
  */
 export async function resolveContext(
   flags: ContextFlags,
-  opts: { app?: string; findRelease?: boolean; useContextNamespace?: boolean } = {},
+  opts: {
+    app?: string
+    findRelease?: boolean
+    useContextNamespace?: boolean
+    configMayBeAbsent?: boolean
+  } = {},
 ) {
-  const { config, found } = loadConfig(flags.config)
+  assertName('--app', opts.app)
+  assertName('-n', flags.namespace)
+  const { config, found } = loadConfig(flags.config, opts.configMayBeAbsent ? { required: false } : {})
   const app = opts.app ?? config.app
-  const cluster: Cluster = connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context })
+  let cluster: Cluster
+  try {
+    cluster = connectCluster({ kubeconfig: flags.kubeconfig, context: flags.context })
+  } catch (err) {
+    throw sandboxStoppedError(err)
+  }
   const decided = {
     flag: flags.namespace,
     config: found ? config.namespace : undefined,
@@ -46,4 +59,15 @@ export async function resolveContext(
   }
   const cfg: Config = { ...config, app, namespace: pick.namespace }
   return { config: cfg, configFound: found, cluster, namespace: cfg.namespace, app }
+}
+
+/**
+ * `--app` and `-n` name Kubernetes objects: a DNS-1123 label, checked by the config's schema
+ * before any request (the API would answer NotFound or find "no releases of  in …").
+ */
+export function assertName(flag: string, value: string | undefined): void {
+  if (value === undefined || dnsLabel.safeParse(value).success) return
+  throw new UsageError(`${flag} "${value.slice(0, 100)}" is not a valid Kubernetes name`, {
+    hint: 'use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. kubeapp',
+  })
 }

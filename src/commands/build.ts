@@ -4,6 +4,7 @@ import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { platformsForCluster } from '../build/cluster-platforms.js'
 import { type BuildResult, buildAndPush } from '../build/index.js'
 import { buildRepository } from '../cli/build-repository.js'
+import { buildSource } from '../cli/source.js'
 import { loadConfig } from '../config.js'
 import { UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
@@ -52,6 +53,8 @@ export default class Build extends BaseCommand {
     const { flags } = await this.parse(Build)
     const { config } = loadConfig(flags.config)
     const repo = await buildRepository(flags, config)
+    const source = buildSource(flags.source, config.source)
+    if (source.note) this.info(source.note)
     if (flags.builder === 'docker') {
       // dockerode is loaded only for this builder, to keep the native path's start fast
       const { dockerBuildAndPush, packagedDockerfile } = await import('../adapters/docker-builder.js')
@@ -60,7 +63,7 @@ export default class Build extends BaseCommand {
         { json: this.jsonEnabled() },
         (progress) =>
           dockerBuildAndPush({
-            source: flags.source ?? config.source,
+            source: source.dir,
             version: flags.version,
             repo,
             platform: flags.platform ?? config.platforms?.[0] ?? 'linux/arm64',
@@ -90,7 +93,7 @@ export default class Build extends BaseCommand {
     this.info(platforms.note)
     const result = await withProgress(`build ${flags.version}`, { json: this.jsonEnabled() }, (progress) =>
       buildAndPush({
-        source: flags.source ?? config.source,
+        source: source.dir,
         version: flags.version,
         repo,
         platforms: platforms.platforms,

@@ -4,13 +4,15 @@ import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { runBootstrap, runUninstall } from '../bootstrap/service.js'
 import { bootstrapFlags, setupBootstrap } from '../cli/bootstrap.js'
-import { resolveContext } from '../cli/context.js'
+import { assertName, resolveContext } from '../cli/context.js'
 import { ensureLaptopRegistry } from '../cli/laptop-registry.js'
+import { buildSource } from '../cli/source.js'
 import { loadConfig } from '../config.js'
 import { validateConfig } from '../core/config.js'
 import { ConfigError, UsageError } from '../errors.js'
 import { configYaml, type InitResult, runInit, runTeardown } from '../init/service.js'
 import { withProgress } from '../progress.js'
+import { parseImageRef } from '../registry/reference.js'
 import { edgecanaryHome } from '../sandbox/paths.js'
 
 export default class Init extends BaseCommand {
@@ -44,7 +46,10 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
         'registry HOST:PORT (default: the one the cluster advertises, e.g. the sandbox); with --hosts also `laptop`: serve the embedded registry on this laptop’s LAN address for the nodes',
     }),
     image: Flags.string({ description: 'deploy this image instead of building (REF, ideally by digest)' }),
-    source: Flags.string({ description: 'Go source of the app', default: 'sample-app' }),
+    source: Flags.string({
+      description:
+        'Go source of the app (default: ./sample-app, else the sample app shipped inside edgecanary, which says so)',
+    }),
     platform: Flags.string({
       description:
         "platform(s) to build, comma-separated (e.g. linux/arm64,linux/arm/v7); default: platforms: in edgecanary.yaml, else the architectures of the cluster's schedulable nodes. One that leaves out a node's architecture is refused (exit 2) before anything is applied",
@@ -54,7 +59,10 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       description:
         'deploy --image without checking its architectures against the nodes (tests of the fast-fail use it: pods that cannot run are named and init exits 1)',
     }),
-    'dry-run': Flags.boolean({ description: 'print the manifests; change nothing' }),
+    'dry-run': Flags.boolean({
+      description:
+        'print the manifests; change nothing (with --hosts: connect and run the read-only preflight, then print the plan)',
+    }),
     teardown: Flags.boolean({ description: 'remove what init created' }),
     ...bootstrapFlags,
   }
@@ -64,17 +72,26 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
     let registry = flags.registry === 'laptop' ? undefined : flags.registry
     let insecure: boolean | undefined
     let bootstrap: object | undefined
-    if (flags.uninstall && !flags.hosts) {
+    assertName('--app', flags.app)
+    assertName('-n', flags.namespace)
+    if (flags.image !== undefined) parseImageRef(flags.image)
+    if (flags.uninstall && flags.hosts === undefined) {
       throw new UsageError('--uninstall needs --hosts', {
         hint: 'e.g. init --uninstall --hosts pi@10.0.0.10',
       })
     }
-    if (flags.registry === 'laptop' && !flags.hosts) {
+    if (flags.registry === 'laptop' && flags.hosts === undefined) {
       throw new UsageError('--registry laptop is for --hosts', { hint: 'pass --registry HOST:PORT' })
     }
-    if (flags.hosts) {
+    // `--hosts ''` is a mistake (an unset variable), not a plain init: resolveHosts refuses it
+    if (flags.hosts !== undefined) {
       const setup = await setupBootstrap(flags)
-      if (!flags.uninstall && !flags.registry && !flags.image && !loadConfig(flags.config).config.registry) {
+      if (
+        !flags.uninstall &&
+        !flags.registry &&
+        !flags.image &&
+        !loadConfig(flags.config, { required: false }).config.registry
+      ) {
         // A new k3s cluster advertises no registry: say so before touching any host.
         throw new UsageError('init --hosts needs a registry the nodes can pull from', {
           hint: 'pass --registry HOST:PORT (your registry) or --registry laptop (serve one from this machine)',
@@ -86,9 +103,21 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
         )
       }
       if (flags['dry-run']) {
+        // connects and runs the read-only preflight (host keys, facts, the table) first
+        const checked = await withProgress(
+          `preflight on ${setup.targets.length} host(s), changing nothing`,
+          { json: this.jsonEnabled() },
+          (p) =>
+            runBootstrap(setup.deps, p, {
+              ...setup,
+              registry: undefined,
+              fixCgroups: flags['fix-cgroups'],
+              preflightOnly: true,
+            }),
+        )
         const plan = setup.plan()
         if (!this.jsonEnabled()) process.stdout.write(`${plan.join('\n')}\n`)
-        return { plan }
+        return { plan, hosts: checked.hosts }
       }
       const boot = await withProgress(
         `k3s on ${setup.targets.length} host(s)`,
@@ -114,13 +143,13 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       }
       bootstrap = boot
     }
-    const ctx = await resolveContext(flags, { app: flags.app })
+    const ctx = await resolveContext(flags, { app: flags.app, configMayBeAbsent: true })
     const merged = validateConfig({
       ...ctx.config,
       ...(flags.replicas ? { replicas: flags.replicas } : {}),
       ...(registry ? { registry, repository: `${registry}/${ctx.config.app}` } : {}),
       ...(insecure ? { insecure } : {}),
-      source: flags.source,
+      source: flags.source ?? ctx.config.source,
     })
     if (!merged.ok) throw new ConfigError(merged.problems[0], { hint: 'check the flags and edgecanary.yaml' })
     if (flags.teardown) {
@@ -128,6 +157,8 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       this.info(r.removed.length ? `removed ${r.removed.join(', ')}` : 'nothing to remove')
       return r
     }
+    const source = buildSource(flags.source, merged.config.source)
+    if (source.note && !flags.image) this.info(source.note)
     const result = await withProgress(
       `init ${merged.config.app} ${flags.version}`,
       { json: this.jsonEnabled() },
@@ -136,7 +167,7 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
           config: merged.config,
           version: flags.version,
           image: flags.image,
-          source: flags.source,
+          source: source.dir,
           cacheDir: join(edgecanaryHome(), 'cache'),
           dryRun: flags['dry-run'],
           platform: flags.platform,

@@ -5,12 +5,14 @@ import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { platformsForCluster } from '../build/cluster-platforms.js'
 import { buildAndPush } from '../build/index.js'
 import { resolveContext } from '../cli/context.js'
-import { durationSchema, parseDuration } from '../core/config.js'
-import { parseSteps, planSteps } from '../core/release-plan.js'
+import { buildSource } from '../cli/source.js'
+import { parseDuration } from '../core/config.js'
+import { defaultReleaseSettings, releaseSettings } from '../core/release-flags.js'
+import { planSteps } from '../core/release-plan.js'
 import { releaseReport } from '../core/timeline.js'
-import { UsageError } from '../errors.js'
-import type { Cluster } from '../ports.js'
+import { Interrupted, UsageError } from '../errors.js'
 import { fleetReleaseFlags, isFleet, releaseFleet } from '../fleet/cli.js'
+import type { Cluster } from '../ports.js'
 import { withProgress } from '../progress.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { resolveImageDigest } from '../registry/resolve.js'
@@ -24,13 +26,22 @@ export default class Release extends BaseCommand {
   static override description =
     `Release a version as a replica-ratio canary: build and push it, add canary pods beside the stable ones behind the same Service (3:1, then stepwise), gate and analyse each step, then promote or roll back by itself.
 
-Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), minimum sample size 5 canary responses per interval before success rate and latency count, success rate ≥ 99 %, p99 ≤ 500 ms, progress deadline 60s, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once. Set them in edgecanary.yaml (analysis.*, progressDeadline, readinessDeadline, leaseDuration).`
+Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), minimum sample size 5 canary responses per interval before success rate and latency count, success rate ≥ 99 %, p99 ≤ 500 ms, progress deadline 60s, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once. Set them in edgecanary.yaml (analysis.*, progressDeadline, readinessDeadline, leaseDuration).
+
+The sample app (the default source) has fault switches for demos and tests, read from its environment; --env sets them on the canary pods only:
+FAIL_RATE=0.3: that share of requests to / and /version answers 500 (deterministic: 0.3 fails the 4th, 7th, 10th…)
+HEALTH_STATUS=500: /health answers this status, so the pods never become Ready (readiness fast-fail)
+LATENCY_MS=300: every request to / and /version waits this long first (the p99 check)
+CRASH_AFTER_S=5: the process exits 1 after this many seconds (restarts, then CrashLoopBackOff)
+READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: holds that much memory (OOMKilled over a limit)`
   static override examples = [
     '<%= config.bin %> release 2.0',
     '<%= config.bin %> release 2.1 --steps 25,50 --pause',
     '<%= config.bin %> release 2.0 --interval 2s --iterations 2',
     '<%= config.bin %> release 2.0 --json > release-2.0.json',
     '<%= config.bin %> release 3.0 --env FAIL_RATE=0.3',
+    '<%= config.bin %> release 3.1 --env HEALTH_STATUS=500',
+    '<%= config.bin %> release 3.2 --env LATENCY_MS=800 --env CRASH_AFTER_S=30',
     '<%= config.bin %> release 2.0 --image 127.0.0.1:5000/kubeapp:2.0@sha256:… --dry-run',
     '<%= config.bin %> release 2.0 --contexts pi-shop-1,pi-shop-2,pi-shop-3 --waves 1,50%,100%',
   ]
@@ -74,26 +85,15 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
       if (i < 1) throw new UsageError(`--env "${kv}" is not K=V`, { hint: 'e.g. --env FAIL_RATE=0.3' })
       env[kv.slice(0, i)] = kv.slice(i + 1)
     }
-    if (flags.interval && !durationSchema.safeParse(flags.interval).success) {
-      throw new UsageError(`--interval "${flags.interval}" is not a duration`, {
-        hint: 'e.g. 10s, 2s, 500ms',
-      })
-    }
-    if (flags.image) parseImageRef(flags.image)
+    if (flags.image !== undefined) parseImageRef(flags.image)
+    // every flag is checked by the schema that checks edgecanary.yaml, before the cluster is asked
+    const checked = releaseSettings(defaultReleaseSettings(), flags)
+    if (!checked.ok) throw new UsageError(checked.problem, { hint: checked.hint })
     const ctx = await resolveContext(flags, { findRelease: true })
     const cfg = ctx.config
-    let weights = cfg.steps
-    if (flags.steps) {
-      const p = parseSteps(flags.steps)
-      if (!p.ok) throw new UsageError(p.problem, { hint: 'e.g. --steps 25,50,75' })
-      weights = p.steps
-    }
-    const analysis = {
-      ...cfg.analysis,
-      ...(flags.interval ? { interval: flags.interval } : {}),
-      ...(flags.iterations ? { iterations: flags.iterations } : {}),
-      ...(flags.load !== undefined ? { load: flags.load } : {}),
-    }
+    const settings = releaseSettings(cfg, flags)
+    if (!settings.ok) throw new UsageError(settings.problem, { hint: settings.hint })
+    const { analysis, steps: weights } = settings
     // the first request names an unreachable cluster as such (the adapter's UnreachableError)
     // and finds the app
     const asked = ctx.cluster.getDeployment(ctx.namespace, cfg.app).then((stable) => {
@@ -151,11 +151,17 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
         hint: 'run `edgecanary init`, or pass --image',
       })
     const ac = new AbortController()
-    /** The engine ran: a GitHub Actions step summary gets the release's report, however it ended. */
-    let reached = false
     const onSigint = () => ac.abort()
-    process.once('SIGINT', onSigint)
-    process.once('SIGTERM', onSigint)
+    // `on`, not `once`: a `once` listener is gone before the others run, and then the terminal
+    // renderer's signal-exit sees itself alone and re-raises SIGINT (exit by signal, no message)
+    process.on('SIGINT', onSigint)
+    process.on('SIGTERM', onSigint)
+    // Ctrl-C before the engine took over: nothing in the cluster changed, nothing to resume
+    let started = false
+    const notStarted = () =>
+      new Interrupted(`release ${args.version} interrupted before it started: nothing changed`, {
+        hint: `run \`edgecanary release ${args.version}\` again when ready`,
+      })
     try {
       return await withProgress(
         `release ${cfg.app} ${args.version}`,
@@ -170,6 +176,10 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
           // the image is built while the cluster answers; it is pushed only once the cluster is
           // reachable and the app found, and a refusal stops a compile that is still running
           const stopBuild = new AbortController()
+          // Ctrl-C while building (the compiler gets the terminal's SIGINT too) stops the build
+          ac.signal.addEventListener('abort', () => stopBuild.abort(), { once: true })
+          const source = buildSource(flags.source, cfg.source)
+          if (source.note && !flags.image) progress.note(source.note)
           // platforms: as edgecanary.yaml says, else the schedulable nodes' architectures; a
           // list that leaves out a node is refused before anything is built or applied
           const built = flags.image
@@ -178,7 +188,7 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
                 (chosen) => {
                   progress.note(chosen.note)
                   return buildAndPush({
-                    source: flags.source ?? cfg.source,
+                    source: source.dir,
                     version: args.version,
                     repo: cfg.repository ?? '',
                     platforms: chosen.platforms,
@@ -218,7 +228,8 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
               progress.note(`--skip-preflight: ${image} is not in the registry; deploying it as given`)
             image = pinned ?? image
           }
-          reached = true
+          if (ac.signal.aborted) throw notStarted()
+          started = true
           const r = await runRelease(
             { cluster: ctx.cluster, progress, signal: ac.signal },
             {
@@ -234,7 +245,7 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
               progressDeadlineMs: parseDuration(cfg.progressDeadline),
               leaseSeconds: parseDuration(cfg.leaseDuration) / 1000,
               pause: flags.pause,
-              notify: [...cfg.notify, ...(flags.notify ?? [])],
+              notify: settings.notify,
             },
           )
           this.info(
@@ -245,11 +256,16 @@ Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold
           return r
         },
       )
+    } catch (err) {
+      // a build or preflight that failed because of the Ctrl-C is the interruption, not an error
+      if (ac.signal.aborted && !started && !(err instanceof Interrupted)) throw notStarted()
+      throw err
     } finally {
       process.off('SIGINT', onSigint)
       process.off('SIGTERM', onSigint)
       const summary = process.env.GITHUB_STEP_SUMMARY
-      if (reached && summary)
+      // the engine ran: a GitHub Actions step summary gets the release's report, however it ended
+      if (started && summary)
         await appendStepSummary(ctx.cluster, ctx.namespace, cfg.app, args.version, summary)
     }
   }

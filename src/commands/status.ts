@@ -1,19 +1,26 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { resolveContext } from '../cli/context.js'
+import { redraw, renderStatus, watchDone } from '../cli/status-view.js'
 import { contextsFlag, isFleet, statusFleet } from '../fleet/cli.js'
 import type { FleetStatus } from '../fleet/control.js'
-import { FINAL_PHASES, type Phase } from '../release/state.js'
+import type { Cluster } from '../ports.js'
 import { releaseStatus, type StatusReport } from '../release/status.js'
 
-const ended = (phase: string) => phase === 'NotFound' || FINAL_PHASES.includes(phase as Phase)
+/** Reads every 2 s beside the watches: a broken watch ends quietly, and a Lease expires unseen. */
+const READ_EVERY_MS = 2000
+/** At most a day of reads (bounded loop); `kubectl get -w` runs until stopped too. */
+const MAX_READS = 43_200
 
 export default class Status extends BaseCommand {
   static override description =
-    'Show the release of the app: phase, step, replica ratio, versions, ready pods, last analysis (from cluster state; works from any directory)'
+    `Show the release of the app: phase, step, replica ratio, versions, ready pods, last analysis (from cluster state; works from any directory)
+
+With --watch it follows the release in progress, or the next one when the last has ended, until that release ends (Ctrl-C stops): in a terminal the block is redrawn in place; otherwise a new block is printed on every change; with --json one JSON document per change, one per line (as kubectl get -w -o json).`
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status --watch',
+    '<%= config.bin %> status --watch --json | jq -c "{phase, step, ratio}"',
     '<%= config.bin %> status -n production --json',
     '<%= config.bin %> status --contexts pi-shop-1,pi-shop-2,pi-shop-3',
   ]
@@ -23,10 +30,14 @@ export default class Status extends BaseCommand {
     app: Flags.string({ description: 'app name (default: from edgecanary.yaml, else kubeapp)' }),
     watch: Flags.boolean({
       char: 'w',
-      description: 'print again whenever something changes; exits when the release ends (Ctrl-C stops)',
+      description:
+        'follow the release in progress (or the next one) until it ends, showing every change (Ctrl-C stops)',
     }),
     ...contextsFlag,
   }
+
+  /** --watch --json wrote its documents as it went: no closing document from oclif. */
+  private streamed = false
 
   async run(): Promise<StatusReport | FleetStatus> {
     const { flags } = await this.parse(Status)
@@ -34,34 +45,70 @@ export default class Status extends BaseCommand {
     if (isFleet(flags)) return statusFleet(flags, { json: this.jsonEnabled(), info: (l) => this.info(l) })
     const ctx = await resolveContext(flags, { app: flags.app, findRelease: true })
     await ctx.cluster.ping()
-    let last = ''
-    for (let i = 0; ; i++) {
-      const r = await releaseStatus(ctx.cluster, ctx.namespace, ctx.app)
-      const text = render(r)
-      if (text !== last && !this.jsonEnabled())
-        process.stdout.write(`${flags.watch ? `[${new Date().toLocaleTimeString()}]\n` : ''}${text}\n`)
-      last = text
-      // --watch follows a release to its end (Succeeded, RolledBack, Aborted), then exits
-      if (!flags.watch || ended(r.phase) || i > 36_000) return r
-      await new Promise((res) => setTimeout(res, 1000))
+    if (flags.watch) return this.watch(ctx.cluster, ctx.namespace, ctx.app)
+    const r = await releaseStatus(ctx.cluster, ctx.namespace, ctx.app)
+    if (!this.jsonEnabled()) process.stdout.write(`${renderStatus(r)}\n`)
+    return r
+  }
+
+  protected override logJson(json: unknown): void {
+    if (!this.streamed) super.logJson(json)
+  }
+
+  /**
+   * Watches the stable Deployment (it carries the release state) and the canary Deployment,
+   * reads the status on every change (and every 2 s besides), and shows it when it differs.
+   */
+  private async watch(cluster: Cluster, ns: string, app: string): Promise<StatusReport> {
+    const json = this.jsonEnabled()
+    this.streamed = json
+    const tty = !json && Boolean(process.stdout.isTTY)
+    let changed = false
+    let wake = () => {}
+    const poke = () => {
+      changed = true
+      wake()
+    }
+    // the canary Deployment is named as the engine names it: `<app>-canary`
+    const stops = [cluster.watchDeployment(ns, app, poke), cluster.watchDeployment(ns, `${app}-canary`, poke)]
+    let first: StatusReport | undefined
+    let last: StatusReport | undefined
+    let shownText = ''
+    let shownLines = 0
+    try {
+      for (let i = 0; i < MAX_READS; i++) {
+        changed = false
+        const r = await releaseStatus(cluster, ns, app)
+        first ??= r
+        last = r
+        if (json) {
+          const doc = JSON.stringify(r)
+          if (doc !== shownText) process.stdout.write(`${doc}\n`)
+          shownText = doc
+        } else {
+          const text = renderStatus(r)
+          if (text !== shownText) {
+            if (tty) {
+              process.stdout.write(redraw(shownLines, text, process.stdout.columns || 80))
+              shownLines = text.split('\n').length
+            } else process.stdout.write(`[${new Date().toLocaleTimeString()}]\n${text}\n`)
+          }
+          shownText = text
+        }
+        if (watchDone(first, r)) return r
+        if (changed) continue
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, READ_EVERY_MS)
+          wake = () => {
+            clearTimeout(t)
+            resolve()
+          }
+        })
+        wake = () => {}
+      }
+      return last ?? releaseStatus(cluster, ns, app)
+    } finally {
+      for (const stop of stops) stop()
     }
   }
-}
-
-function render(r: StatusReport): string {
-  const lines = [
-    `${r.app} in ${r.namespace}: ${r.phase}${r.version ? ` (release ${r.version}${r.previousVersion ? ` from ${r.previousVersion}` : ''})` : ''}`,
-    `  ratio     stable ${r.ratio?.split(':')[0]} : canary ${r.ratio?.split(':')[1]}${r.step ? `   step ${r.step}` : ''}`,
-    `  stable    ${r.stable.ready}/${r.stable.replicas} ready   ${r.stable.image ?? ''}`,
-    `  canary    ${r.canary.ready}/${r.canary.replicas} ready   ${r.canary.image ?? ''}${r.canary.warming ? `   (${r.canary.warming} starting for the next step)` : ''}`,
-  ]
-  if (r.holder) lines.push(`  held by   ${r.holder}`)
-  if (r.lastAnalysis)
-    lines.push(
-      `  analysis  ${r.lastAnalysis.ok ? 'ok' : `failed: ${r.lastAnalysis.reason}`} (${r.lastAnalysis.canaryRequests} canary requests, ${r.lastAnalysis.canaryErrors} errors${r.lastAnalysis.p99Ms !== undefined ? `, p99 ${r.lastAnalysis.p99Ms}ms` : ''})`,
-    )
-  if (r.reason) lines.push(`  reason    ${r.reason}`)
-  if (r.drift) lines.push(`  drift     ${r.drift}`)
-  if (r.advice) lines.push(`  next      ${r.advice}`)
-  return lines.join('\n')
 }

@@ -23,8 +23,13 @@ export default class Verify extends BaseCommand {
     path: Flags.string({ description: 'path to request', default: '/version' }),
     requests: Flags.integer({ description: 'number of requests', default: 200, min: 1, max: 1_000_000 }),
     rate: Flags.integer({ description: 'requests per second', default: 20, min: 1, max: 10_000 }),
-    concurrency: Flags.integer({ description: 'requests in flight at most', default: 64, min: 1 }),
-    timeout: Flags.integer({ description: 'per-request timeout in ms', default: 2000, min: 1 }),
+    concurrency: Flags.integer({ description: 'requests in flight at most', default: 64, min: 1, max: 1000 }),
+    timeout: Flags.integer({
+      description: 'per-request timeout in ms (1–60000)',
+      default: 2000,
+      min: 1,
+      max: 60_000,
+    }),
     'expect-version': Flags.string({ description: 'exit 1 unless every answer is this version' }),
     'max-errors': Flags.integer({ description: 'exit 1 when more requests than this fail', min: 0 }),
   }
@@ -32,11 +37,12 @@ export default class Verify extends BaseCommand {
   async run(): Promise<VerifyReport & { url: string }> {
     const { flags } = await this.parse(Verify)
     let base = flags.url
-    if (base) {
-      try {
-        new URL(base)
-      } catch {
-        throw new UsageError(`--url "${base}" is not a URL`, { hint: 'e.g. --url http://127.0.0.1:8080' })
+    if (base !== undefined) {
+      // only http(s): anything else would reach fetch and end in a stack trace
+      if (!URL.canParse(base) || !['http:', 'https:'].includes(new URL(base).protocol)) {
+        throw new UsageError(`--url "${base.slice(0, 200)}" is not an http(s) URL`, {
+          hint: 'e.g. --url http://127.0.0.1:8080',
+        })
       }
     } else {
       const ctx = await resolveContext(flags, { findRelease: true })

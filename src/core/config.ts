@@ -5,13 +5,15 @@ import en from 'zod/v4/locales/en.js'
 // half its size and load time (the config is read at the start of every command)
 z.config(en())
 
-/** A Kubernetes DNS-1123 label: the app, namespace and Deployment names. */
-const dnsLabel = z
+/** A Kubernetes DNS-1123 label: the app, namespace and Deployment names (also `--app` and `-n`). */
+export const dnsLabel = z
   .string()
   .check(
     z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-" (DNS-1123 label)'),
     z.maxLength(63),
   )
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)$/
 
 /** Durations in edgecanary.yaml: `10s`, `1.5s`, `500ms`, `2m`. */
 export const durationSchema = z
@@ -24,15 +26,40 @@ export const durationSchema = z
  *   parseDuration('10s') → 10000;  parseDuration('500ms') → 500;  parseDuration('2m') → 120000
  */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text)
+  const m = DURATION.exec(text)
   if (!m) throw new Error(`not a duration: ${text}`)
   const n = Number(m[1])
   return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000)
 }
 
+/**
+ * A duration between `minMs` and `maxMs` (an unbounded one would overflow the timers):
+ *
+ *   durationBetween(100, 3_600_000).safeParse('2s') → ok;  …('99999999999999999999s') → 'must be between 100ms and 60m'
+ */
+export function durationBetween(minMs: number, maxMs: number) {
+  const show = (ms: number) =>
+    ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+  return durationSchema.check(
+    z.refine(
+      (text) => !DURATION.test(text) || (parseDuration(text) >= minMs && parseDuration(text) <= maxMs),
+      `must be between ${show(minMs)} and ${show(maxMs)}`,
+    ),
+  )
+}
+
+/** A webhook: http or https only (a `file:` or `javascript:` URL is refused where it is written). */
+export const webhookUrl = z.url({
+  protocol: /^https?$/,
+  error: 'must be an http(s) URL, e.g. https://hooks.slack.com/…',
+})
+
 const between = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max))
 const intBetween = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.int().check(z.minimum(min), z.maximum(max))
+
+/** Canary weights in percent, each 1–99 (ascending is checked by `parseSteps`). */
+export const stepsSchema = () => z.array(between(1, 99)).check(z.maxLength(20))
 
 /** The placeholders a metric's query may use (see src/core/prometheus.ts). */
 export const QUERY_PLACEHOLDERS = ['app', 'namespace', 'track', 'interval'] as const
@@ -69,7 +96,7 @@ const metricSchema = z
 
 export const analysisSchema = z
   .strictObject({
-    interval: z._default(durationSchema, '10s'),
+    interval: z._default(durationBetween(100, 3_600_000), '10s'),
     iterations: z._default(intBetween(1, 100), 3),
     /** Failed checks tolerated before rollback (Flagger's threshold). */
     threshold: z._default(intBetween(1, 100), 2),
@@ -122,12 +149,12 @@ export const configSchema = z.strictObject({
   source: z._default(z.string(), 'sample-app'),
   /** Image platforms, e.g. `[linux/arm64, linux/arm/v7]`; unset: the schedulable nodes' architectures. */
   platforms: z.optional(z.array(z.string())),
-  steps: z._default(z.array(between(1, 99)), [25, 50, 75]),
+  steps: z._default(stepsSchema(), [25, 50, 75]),
   analysis: z._default(analysisSchema, analysisSchema.parse({})),
-  progressDeadline: z._default(durationSchema, '60s'),
-  readinessDeadline: z._default(durationSchema, '60s'),
-  leaseDuration: z._default(durationSchema, '15s'),
-  notify: z._default(z.array(z.url()), []),
+  progressDeadline: z._default(durationBetween(1000, 3_600_000), '60s'),
+  readinessDeadline: z._default(durationBetween(1000, 3_600_000), '60s'),
+  leaseDuration: z._default(durationBetween(1000, 3_600_000), '15s'),
+  notify: z._default(z.array(webhookUrl), []),
   insecure: z._default(z.boolean(), false),
   /** The clusters of a fleet release, in order (the first wave takes the first ones). */
   fleet: z.optional(

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { connectCluster } from '../adapters/kube-cluster.js'
 import { loadConfig } from '../config.js'
-import { type Config, durationSchema, parseDuration } from '../core/config.js'
+import { type Config, parseDuration } from '../core/config.js'
 import {
   DEFAULT_WAVES,
   parseContexts,
@@ -10,7 +10,8 @@ import {
   parseWaves,
   planWaves,
 } from '../core/fleet-plan.js'
-import { parseSteps, planSteps } from '../core/release-plan.js'
+import { releaseSettings } from '../core/release-flags.js'
+import { planSteps } from '../core/release-plan.js'
 import { ReleaseFailed, UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
 import { parseImageRef } from '../registry/reference.js'
@@ -136,16 +137,12 @@ export async function releaseFleet(
     if (i < 1) throw new UsageError(`--env "${kv}" is not K=V`, { hint: 'e.g. --env FAIL_RATE=0.3' })
     env[kv.slice(0, i)] = kv.slice(i + 1)
   }
-  if (flags.interval && !durationSchema.safeParse(flags.interval).success)
-    throw new UsageError(`--interval "${flags.interval}" is not a duration`, { hint: 'e.g. 10s, 2s, 500ms' })
-  if (flags.image) parseImageRef(flags.image)
-  let weights = cfg.steps
-  if (flags.steps) {
-    const p = parseSteps(flags.steps)
-    if (!p.ok) throw new UsageError(p.problem, { hint: 'e.g. --steps 25,50,75' })
-    weights = p.steps
-  }
-  const steps = planSteps(cfg.replicas, weights)
+  if (flags.image !== undefined) parseImageRef(flags.image)
+  // the flags are checked by the schema that checks edgecanary.yaml, as for one cluster
+  const settings = releaseSettings(cfg, flags)
+  if (!settings.ok) throw new UsageError(settings.problem, { hint: settings.hint })
+  const { analysis } = settings
+  const steps = planSteps(cfg.replicas, settings.steps)
   if (flags['dry-run']) {
     ui.info(`fleet plan for ${cfg.app} ${version} (${targets.length} clusters), nothing is changed:`)
     waves.value.forEach((w, i) => {
@@ -162,16 +159,11 @@ export async function releaseFleet(
       steps,
     }
   }
-  const analysis = {
-    ...cfg.analysis,
-    ...(flags.interval ? { interval: flags.interval } : {}),
-    ...(flags.iterations ? { iterations: flags.iterations } : {}),
-    ...(flags.load !== undefined ? { load: flags.load } : {}),
-  }
   const ac = new AbortController()
   const onSignal = () => ac.abort()
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  // `on`, not `once`, as release does: a lone signal-exit listener would re-raise SIGINT
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   try {
     return await withFleetLanes(
       `fleet release ${cfg.app} ${version}`,
@@ -203,7 +195,7 @@ export async function releaseFleet(
               progressDeadlineMs: parseDuration(cfg.progressDeadline),
               leaseSeconds: parseDuration(cfg.leaseDuration) / 1000,
               pause: Boolean(flags.pause),
-              notify: [...cfg.notify, ...(flags.notify ?? [])],
+              notify: settings.notify,
             },
           },
         )

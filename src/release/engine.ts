@@ -993,7 +993,8 @@ class ReleaseRun {
   }
 
   async rollback(reason: string, final: 'RolledBack' | 'Aborted'): Promise<void> {
-    const h = this.deps.progress.step(`roll back: ${reason}`)
+    // the reason is printed once, by the command's `Error: … rolled back: <reason>`
+    const h = this.deps.progress.step('roll back')
     this.state.reason = reason
     this.sawFailure(Date.now())
     this.stopLoad()

@@ -10,6 +10,8 @@ export interface StatusReport {
   phase: string
   version?: string
   previousVersion?: string
+  /** When the release shown started (tells a new release from the one before). */
+  startedAt?: string
   step?: string
   ratio?: string
   stable: { replicas: number; ready: number; image?: string }
@@ -49,6 +51,7 @@ export async function releaseStatus(cluster: Cluster, ns: string, app: string): 
     phase,
     version: s?.version,
     previousVersion: s?.previousVersion,
+    startedAt: s?.startedAt,
     step: s && s.step >= 0 ? `${s.step + 1}/${s.steps.length}` : undefined,
     ratio: `${sr}:${serving}`,
     stable: {

@@ -270,17 +270,20 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
   })
 
   it('--dry-run prints the plan with the token redacted, touching nothing', async () => {
-    const r = await ec([...base(), '--dry-run'], password())
+    // it connects (the read-only preflight): host 1 got a new key above, and a changed key is
+    // refused, so first accept it again as the user would after checking it
+    execFileSync('ssh-keygen', ['-R', t.hosts[1].ip, '-f', join(home, '.ssh', 'known_hosts')], {
+      stdio: 'ignore',
+    })
+    const before = await Promise.all([0, 1, 2, 3].map((i) => calls(i)))
+    const r = await ec([...base(), '--dry-run', '--accept-new-host-keys'], password())
     expect(r.status, r.stderr).toBe(0)
+    expect(await Promise.all([0, 1, 2, 3].map((i) => calls(i)))).toEqual(before)
     expect(r.stdout).toContain(`server pi@${t.hosts[0].ip}`)
     expect(r.stdout).toContain("K3S_TOKEN='***'")
   })
 
   it('--uninstall, with hosts named by ~/.ssh/config aliases, runs the uninstall scripts and removes the context', async () => {
-    // host 1 got a new key above: accept it again as the user would after checking it
-    execFileSync('ssh-keygen', ['-R', t.hosts[1].ip, '-f', join(home, '.ssh', 'known_hosts')], {
-      stdio: 'ignore',
-    })
     // aliases resolve through ~/.ssh/config (Host → HostName, User), as with ssh
     writeFileSync(
       join(home, '.ssh', 'config'),

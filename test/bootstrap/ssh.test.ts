@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -140,6 +140,72 @@ describe('SSH remote shell (ssh2) against a real sshd', () => {
     } finally {
       process.env.SSH_AUTH_SOCK = saved
       if (agentPid > 0) process.kill(agentPid)
+    }
+  })
+
+  it('sends the sudo password only to a sudo that asks: a NOPASSWD sudo never gets it on stdin', async () => {
+    // root's sudo asks for no password: what the command reads on stdin is only what was sent
+    const sh = await connectShell({
+      host: '127.0.0.1',
+      port,
+      user: 'root',
+      keyFiles: [join(dir, 'client')],
+      knownHostsFile: known,
+      sudoPassword: 'pw-not-for-this-sudo',
+    })
+    try {
+      const r = await sh.run('cat; id -u', { sudo: true, stdin: 'payload\n' })
+      expect(r).toMatchObject({ code: 0, stdout: 'payload\n0\n' })
+      expect(r.stdout + r.stderr).not.toContain('pw-not-for-this-sudo')
+    } finally {
+      sh.close()
+    }
+  })
+
+  it('refuses a host whose key is @revoked in known_hosts, even beside a matching line (as OpenSSH)', async () => {
+    const saved = readFileSync(known, 'utf8')
+    const pub = readFileSync(join(dir, 'host1.pub'), 'utf8').split(' ').slice(0, 2).join(' ')
+    try {
+      writeFileSync(known, `${saved}@revoked * ${pub}\n`)
+      const fp = execFileSync('ssh-keygen', ['-lf', join(dir, 'host1.pub')], { encoding: 'utf8' }).split(
+        ' ',
+      )[1]
+      await expect(shell(true)).rejects.toThrow(
+        `the host key of [127.0.0.1]:${port} (${fp}) is marked @revoked`,
+      )
+      // OpenSSH's own client agrees
+      const ssh = spawnSync('ssh', [
+        '-p',
+        String(port),
+        '-i',
+        join(dir, 'client'),
+        '-o',
+        `UserKnownHostsFile=${known}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        'root@127.0.0.1',
+        'true',
+      ])
+      expect(ssh.status).not.toBe(0)
+      expect(ssh.stderr.toString()).toContain('REVOKED')
+    } finally {
+      writeFileSync(known, saved)
+    }
+  })
+
+  it('a host trusted only through @cert-authority is refused with a clear message, not as a changed key', async () => {
+    const saved = readFileSync(known, 'utf8')
+    const ca = readFileSync(join(dir, 'host2.pub'), 'utf8').split(' ').slice(0, 2).join(' ')
+    try {
+      writeFileSync(known, `@cert-authority [127.0.0.1]:* ${ca}\n`)
+      await expect(shell(true)).rejects.toThrow(
+        `${known} trusts [127.0.0.1]:${port} through a @cert-authority line; edgecanary checks host keys, not host certificates`,
+      )
+      expect(readFileSync(known, 'utf8')).toBe(`@cert-authority [127.0.0.1]:* ${ca}\n`)
+    } finally {
+      writeFileSync(known, saved)
     }
   })
 

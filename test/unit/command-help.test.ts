@@ -36,3 +36,15 @@ describe('every command documents itself, with a --json example', () => {
     expect(examples.filter((e) => /(^|\s)--json(\s|$)/.test(e))).not.toHaveLength(0)
   })
 })
+
+describe('release --help explains the sample app switches its examples use', () => {
+  it.each(['FAIL_RATE', 'HEALTH_STATUS', 'LATENCY_MS', 'CRASH_AFTER_S'])('%s', async (knob) => {
+    const cmd = ((await import(join(commandsDir, 'release.ts'))) as { default: typeof Command }).default
+    const help = cmd.description ?? ''
+    // a line of the description says what the switch does, not only its name in an example
+    const line = help.split('\n').find((l) => l.trimStart().startsWith(`${knob}=`))
+    expect(line, help).toMatch(new RegExp(`^${knob}=\\S+: \\S.{20,}`))
+    const examples = (cmd.examples ?? []).map((e) => (typeof e === 'string' ? e : e.command)).join('\n')
+    expect(examples).toContain(`--env ${knob}=`)
+  })
+})

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { alreadyExists, badRequest, conflict, expired, namespaceTerminating, notFound } from './api-errors.js'
-import { matches, parseSelector, type Requirement } from './label-selector.js'
+import { matches, parseSelector, type Requirement, SelectorSyntaxError } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
 import { applyDefaults, bumpsGeneration, hasStatus, validate } from './strategies.js'
 import type {
@@ -57,16 +57,76 @@ export function fieldValue(o: unknown, path: string): string {
   return cur === undefined || cur === null ? '' : String(cur)
 }
 
-function parseFields(text: string | undefined): [string, string][] {
+/** Field labels each kind's field selectors may name, besides metadata.name and metadata.namespace. */
+const FIELD_LABELS: Record<string, string[]> = {
+  pods: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
+  events: [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
+  nodes: ['spec.unschedulable'],
+  namespaces: ['status.phase'],
+  secrets: ['type'],
+  replicasets: ['status.replicas'],
+}
+
+/**
+ * Field selector text as apimachinery's fields.ParseSelector reads it (`a=b`, `a==b`, `a!=b`,
+ * comma means AND), with the field labels the kind supports; anything else is a 400.
+ *
+ *   parseFields('metadata.name=x', 'pods') → [['metadata.name', 'x']]
+ *   parseFields('spec.foo=x', 'pods') → throws 400 "field label not supported: spec.foo"
+ */
+export function parseFields(text: string | undefined, resource = ''): [string, string][] {
   if (!text) return []
   return text
     .split(',')
     .filter(Boolean)
     .map((p) => {
-      const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(p.trim())
-      if (!m) throw badRequest(`invalid field selector: ${p}`)
-      return [m[2] === '!=' ? `!${m[1]}` : m[1], m[3]] as [string, string]
+      const m = /^([^!=]*)(!=|==|=)(.*)$/.exec(p)
+      if (!m || /[!=]/.test(m[3])) throw badRequest(`invalid selector: '${text}'; can't understand '${p}'`)
+      const key = m[1].trim()
+      const known = ['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[resource] ?? [])]
+      if (!known.includes(key)) throw badRequest(`field label not supported: ${key}`)
+      return [m[2] === '!=' ? `!${key}` : key, m[3]] as [string, string]
     })
+}
+
+/** Checks list or watch selectors before any answer starts: text that does not parse is a 400. */
+export function checkSelectors(
+  t: ResourceType,
+  opts: { labelSelector?: string; fieldSelector?: string },
+): void {
+  parseLabels(opts.labelSelector)
+  parseFields(opts.fieldSelector, t.resource)
+}
+
+/** parseSelector, with text that does not parse answered as kube-apiserver does: 400 BadRequest. */
+function parseLabels(text: string | undefined): Requirement[] {
+  try {
+    return parseSelector(text)
+  } catch (err) {
+    if (err instanceof SelectorSyntaxError) throw badRequest(err.message)
+    throw err
+  }
 }
 
 function fieldsMatch(o: KObject, fields: [string, string][]): boolean {
@@ -129,8 +189,8 @@ export class MemoryStore implements ObjectStore {
   }
 
   list(t: ResourceType, opts: ListOptions = {}): ListResult {
-    const labels = parseSelector(opts.labelSelector)
-    const fields = parseFields(opts.fieldSelector)
+    const labels = parseLabels(opts.labelSelector)
+    const fields = parseFields(opts.fieldSelector, t.resource)
     const items = [...this.table(t).values()]
       .filter((o) => !opts.namespace || !t.namespaced || o.metadata.namespace === opts.namespace)
       .filter((o) => matches(o.metadata.labels, labels) && fieldsMatch(o, fields))
@@ -372,8 +432,8 @@ export class MemoryStore implements ObjectStore {
     const w: Watcher = {
       key: typeKey(t),
       ns: t.namespaced ? opts.namespace : undefined,
-      labels: parseSelector(opts.labelSelector),
-      fields: parseFields(opts.fieldSelector),
+      labels: parseLabels(opts.labelSelector),
+      fields: parseFields(opts.fieldSelector, t.resource),
       cb: onEvent,
       seen: start,
     }

@@ -1,5 +1,5 @@
 import { invalid, type StatusCause } from './api-errors.js'
-import { fromSelectorObject, type LabelSelectorObject, matches } from './label-selector.js'
+import { fromSelectorObject, type LabelSelectorObject, matches, selectorProblems } from './label-selector.js'
 import type { KObject, ResourceType } from './types.js'
 
 type Obj = Record<string, unknown>
@@ -160,8 +160,12 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
     const selector = spec.selector as LabelSelectorObject | undefined
     const tpl = obj(spec.template)
     const labels = obj(tpl.metadata).labels as Record<string, string> | undefined
+    const selectorErrors = selectorProblems(selector, 'spec.selector')
+    causes.push(...selectorErrors)
     if (!selector || fromSelectorObject(selector).length === 0) {
       causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.selector' })
+    } else if (selectorErrors.length > 0) {
+      // the selector's own problems are reported above
     } else if (!matches(labels, fromSelectorObject(selector))) {
       causes.push({
         reason: 'FieldValueInvalid',

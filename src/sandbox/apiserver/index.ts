@@ -17,6 +17,7 @@ import {
 } from '../api-errors.js'
 import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../node-join.js'
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
+import { checkSelectors } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
 import {
   apiGroupList,
@@ -26,6 +27,7 @@ import {
   openapiV3Root,
   versionInfo,
 } from './discovery.js'
+import { queryBool, queryDryRun, queryIncludeObject, queryInt, queryTimeout } from './params.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 import { ensurePki } from './pki.js'
 import { tableFor, wantsTable } from './tables.js'
@@ -152,7 +154,10 @@ export async function startApiServer(opts: {
     r: Route,
   ): Promise<void> {
     const q = url.searchParams
-    const dryRun = q.get('dryRun') === 'All'
+    const dryRun = queryDryRun(q)
+    queryTimeout(q)
+    const includeObject = queryIncludeObject(q)
+    const table = (items: KObject[], rv: string) => tableFor(r.res, items, rv, Date.now(), includeObject)
     const t = r.res
     if (r.sub === 'proxy' && t === RES.pods) return proxy(req, res, r)
     if (r.sub === 'log' && t === RES.pods) return logs(res, r, q)
@@ -163,16 +168,19 @@ export async function startApiServer(opts: {
           labelSelector: q.get('labelSelector') ?? undefined,
           fieldSelector: q.get('fieldSelector') ?? undefined,
         }
-        if (q.get('watch') === 'true' || q.get('watch') === '1')
+        queryInt(q, 'limit')
+        checkSelectors(t, listOpts)
+        if (queryBool(q, 'watch'))
           return watch(
             req,
             res,
             t,
             { ...listOpts, resourceVersion: q.get('resourceVersion') ?? undefined },
             q,
+            includeObject,
           )
         const list = store.list(t, listOpts)
-        if (wantsTable(req)) return sendJson(res, 200, tableFor(t, list.items, list.resourceVersion))
+        if (wantsTable(req)) return sendJson(res, 200, table(list.items, list.resourceVersion))
         return sendJson(res, 200, {
           kind: `${t.kind}List`,
           apiVersion: apiVersionOf(t),
@@ -231,7 +239,7 @@ export async function startApiServer(opts: {
     if (r.sub) throw notFoundPath(url.pathname)
     if (method === 'GET') {
       const o = current()
-      if (wantsTable(req)) return sendJson(res, 200, tableFor(t, [o], o.metadata.resourceVersion ?? ''))
+      if (wantsTable(req)) return sendJson(res, 200, table([o], o.metadata.resourceVersion ?? ''))
       return sendJson(res, 200, o)
     }
     if (method === 'PUT') {
@@ -265,9 +273,9 @@ export async function startApiServer(opts: {
             preconditions?: { uid?: string }
           })
         : {}
-      const grace = q.get('gracePeriodSeconds') ?? opts.gracePeriodSeconds
+      const grace = queryInt(q, 'gracePeriodSeconds') ?? opts.gracePeriodSeconds
       const o = store.delete(t, r.ns, name, {
-        gracePeriodSeconds: grace === undefined || grace === null ? undefined : Number(grace),
+        gracePeriodSeconds: grace,
         propagationPolicy: q.get('propagationPolicy') ?? opts.propagationPolicy,
         preconditionUid: opts.preconditions?.uid,
         dryRun,
@@ -283,8 +291,10 @@ export async function startApiServer(opts: {
     t: ResourceInfo,
     o: { namespace?: string; labelSelector?: string; fieldSelector?: string; resourceVersion?: string },
     q: URLSearchParams,
+    includeObject: 'None' | 'Metadata' | 'Object',
   ): void {
     const table = wantsTable(req)
+    const timeout = Math.min(queryInt(q, 'timeoutSeconds') ?? 1800, 3600) * 1000
     res.writeHead(200, {
       'content-type': 'application/json',
       'transfer-encoding': 'chunked',
@@ -299,7 +309,6 @@ export async function startApiServer(opts: {
       clearTimeout(timer)
       if (!res.writableEnded) res.end()
     }
-    const timeout = Math.min(Number(q.get('timeoutSeconds') ?? 1800), 3600) * 1000
     const timer = setTimeout(stop, timeout)
     watches.add(stop)
     req.on('close', stop)
@@ -307,7 +316,16 @@ export async function startApiServer(opts: {
       w = store.watch(t, o, (ev) =>
         send(
           table
-            ? { type: ev.type, object: tableFor(t, [ev.object], ev.object.metadata.resourceVersion ?? '') }
+            ? {
+                type: ev.type,
+                object: tableFor(
+                  t,
+                  [ev.object],
+                  ev.object.metadata.resourceVersion ?? '',
+                  Date.now(),
+                  includeObject,
+                ),
+              }
             : ev,
         ),
       )
@@ -325,10 +343,10 @@ export async function startApiServer(opts: {
     res.on('close', () => ac.abort())
     const lines = opts.pods.logs(r.ns ?? 'default', pod.metadata.name, {
       container: q.get('container') ?? undefined,
-      tailLines: q.has('tailLines') ? Number(q.get('tailLines')) : undefined,
-      timestamps: q.get('timestamps') === 'true',
-      follow: q.get('follow') === 'true',
-      previous: q.get('previous') === 'true',
+      tailLines: queryInt(q, 'tailLines'),
+      timestamps: queryBool(q, 'timestamps'),
+      follow: queryBool(q, 'follow'),
+      previous: queryBool(q, 'previous'),
       signal: ac.signal,
     })
     res.writeHead(200, { 'content-type': 'text/plain' })

@@ -52,12 +52,45 @@ describe('patches', () => {
   it.each([
     // ops that do not apply: kube-apiserver's 422, the patch library's words as the cause
     [[{ op: 'test', path: '/a', value: 2 }], 'testing value /a failed: test failed'],
-    [[{ op: 'remove', path: '/b' }], 'path /b does not exist'],
-    [[{ op: 'add', path: '/b/c', value: 1 }], 'path /b/c does not exist'],
+    [
+      [{ op: 'remove', path: '/b' }],
+      'remove operation does not apply: doc is missing path: "/b": missing value',
+    ],
+    [
+      [{ op: 'add', path: '/b/c', value: 1 }],
+      'add operation does not apply: doc is missing path: "/b/c": missing value',
+    ],
+    [
+      [{ op: 'copy', from: '/nope', path: '/c' }],
+      'copy operation does not apply: doc is missing from path: "/nope": missing value',
+    ],
+    [
+      [{ op: 'replace', path: '/b', value: 1 }],
+      'replace operation does not apply: doc is missing path: "/b": missing value',
+    ],
+    [
+      [{ op: 'add', path: '/l/foo', value: 1 }],
+      'add operation does not apply: doc is missing path: "/l/foo": invalid index referenced',
+    ],
+    [
+      [{ op: 'add', path: '/l/5', value: 1 }],
+      'add operation does not apply: doc is missing path: "/l/5": invalid index referenced',
+    ],
+    [
+      [{ op: 'add', path: '/__proto__/polluted', value: 1 }],
+      'modifying `__proto__` or `constructor/prototype` is not allowed',
+    ],
+    [
+      [
+        { op: 'add', path: '/a', value: 2 },
+        { op: 'remove', path: '/zz' },
+      ],
+      'remove operation does not apply: doc is missing path: "/zz": missing value',
+    ],
   ])('json patch %j does not apply: 422', (ops, cause) => {
     const err = (() => {
       try {
-        jsonPatch({ a: 1 }, ops)
+        jsonPatch({ a: 1, l: [1] }, ops)
       } catch (e) {
         return e as ApiStatusError
       }
@@ -68,6 +101,26 @@ describe('patches', () => {
       message: 'the server rejected our request due to an error in our request',
       details: { causes: [{ reason: 'UnexpectedServerResponse', message: cause }] },
     })
+  })
+
+  it('test compares deeply, whatever the key order; - appends; the input is left alone', () => {
+    const doc = { a: { x: 1, y: [1, { p: 2, q: 3 }] }, l: [1, 2] }
+    expect(
+      jsonPatch(doc, [
+        { op: 'test', path: '/a', value: { y: [1, { q: 3, p: 2 }], x: 1 } },
+        { op: 'add', path: '/l/-', value: 3 },
+        { op: 'add', path: '/l/0', value: 0 },
+      ]),
+    ).toEqual({ a: doc.a, l: [0, 1, 2, 3] })
+    expect(doc.l).toEqual([1, 2])
+  })
+
+  it('add /__proto__/polluted does not pollute Object.prototype', () => {
+    expect(() => jsonPatch({}, [{ op: 'add', path: '/__proto__/polluted', value: 'yes' }])).toThrow()
+    expect(() =>
+      jsonPatch({}, [{ op: 'add', path: '/constructor/prototype/polluted', value: 'yes' }]),
+    ).toThrow()
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
   it('a JSON patch that is not a list is a 400', () => {

@@ -152,3 +152,8 @@ export function unsupportedMediaType(type: string): ApiStatusError {
     `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${type})`,
   )
 }
+
+/** etcd's refusal of a value over its 1.5 MiB request limit, as kube-apiserver passes it on (500, no reason). */
+export function requestTooLarge(): ApiStatusError {
+  return make(500, '', 'etcdserver: request is too large')
+}

@@ -1,6 +1,24 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { alreadyExists, badRequest, conflict, expired, namespaceTerminating, notFound } from './api-errors.js'
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs'
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  namespaceTerminating,
+  notFound,
+  requestTooLarge,
+} from './api-errors.js'
 import { matches, parseSelector, type Requirement, SelectorSyntaxError } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
 import { applyDefaults, bumpsGeneration, hasStatus, validate } from './strategies.js'
@@ -16,6 +34,19 @@ import type {
 } from './types.js'
 
 const HISTORY = 10_000
+
+/** etcd's default request limit (--max-request-bytes): a larger object is never stored. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024
+
+/** One acknowledged write, as a line of the journal beside the snapshot. */
+interface JournalEntry {
+  rv: number
+  /** `group/resource` */
+  t: string
+  /** present: the object as stored; absent: the object `key` was deleted */
+  o?: KObject
+  key: string
+}
 
 interface Watcher {
   key: string
@@ -149,24 +180,124 @@ export class MemoryStore implements ObjectStore {
   private readonly outbox: { rv: number; key: string; ev: WatchEvent }[] = []
   private delivering = false
 
-  static load(file: string): MemoryStore {
+  /** The snapshot file this store saves to and its journal's descriptor, when it persists. */
+  private file?: string
+  private journalFd?: number
+  /** The resourceVersion the last snapshot holds. */
+  private savedRv = 0
+  /** Whether durable() syncs the journal to the disk (a write is in the page cache, safe from a process crash, at once). */
+  private syncWrites = true
+  /** Journal bytes written since the last sync, and the sync that is coming for them. */
+  private unsynced = false
+  private pendingSync?: Promise<void>
+
+  /**
+   * Opens the store persisted at `file`: the last snapshot, then every write acknowledged after
+   * it, replayed from the journal (`<file>.journal`, one JSON line per write, appended before the
+   * write is applied, and synced before the API answers: see durable()). A torn last line — a crash in the middle of a write that was
+   * therefore never acknowledged — ends the replay.
+   */
+  static load(file: string, opts: { syncWrites?: boolean } = {}): MemoryStore {
     const s = new MemoryStore()
-    if (!existsSync(file)) return s
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { rv: number; objects: Record<string, KObject[]> }
-    s.rv = doc.rv
-    for (const [key, items] of Object.entries(doc.objects)) {
-      const m = new Map<string, KObject>()
-      for (const o of items) m.set(objKey(o.metadata.namespace, o.metadata.name), o)
-      s.data.set(key, m)
+    s.file = file
+    s.syncWrites = opts.syncWrites ?? true
+    if (existsSync(file)) {
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { rv: number; objects: Record<string, KObject[]> }
+      s.rv = doc.rv
+      for (const [key, items] of Object.entries(doc.objects)) {
+        const m = new Map<string, KObject>()
+        for (const o of items) m.set(objKey(o.metadata.namespace, o.metadata.name), o)
+        s.data.set(key, m)
+      }
     }
+    s.savedRv = s.rv
+    const journal = `${file}.journal`
+    if (existsSync(journal)) {
+      for (const line of readFileSync(journal, 'utf8').split('\n')) {
+        if (!line) continue
+        let e: JournalEntry
+        try {
+          e = JSON.parse(line) as JournalEntry
+        } catch {
+          break
+        }
+        if (e.rv <= s.rv) continue
+        let m = s.data.get(e.t)
+        if (!m) {
+          m = new Map()
+          s.data.set(e.t, m)
+        }
+        if (e.o) m.set(e.key, e.o)
+        else m.delete(e.key)
+        s.rv = e.rv
+      }
+    }
+    s.journalFd = openSync(journal, 'a', 0o600)
     return s
   }
 
-  save(file: string): void {
+  /**
+   * Writes a snapshot atomically (a temporary file, synced, renamed over the old one), then
+   * empties the journal it now contains. Throws when it cannot write; the journal still holds
+   * every acknowledged write, so a later save (or the next start) loses nothing.
+   */
+  save(file: string | undefined = this.file): void {
+    if (!file) return
     const objects: Record<string, KObject[]> = {}
     for (const [key, m] of this.data) objects[key] = [...m.values()]
-    writeFileSync(`${file}.tmp`, JSON.stringify({ rv: this.rv, objects }), { mode: 0o600 })
-    renameSync(`${file}.tmp`, file)
+    const tmp = `${file}.tmp`
+    const fd = openSync(tmp, 'w', 0o600)
+    try {
+      writeSync(fd, JSON.stringify({ rv: this.rv, objects }))
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, file)
+    this.savedRv = this.rv
+    if (file === this.file && this.journalFd !== undefined) ftruncateSync(this.journalFd, 0)
+  }
+
+  /** Saves a snapshot only when something was written since the last one. */
+  saveIfChanged(): boolean {
+    if (this.rv === this.savedRv) return false
+    this.save()
+    return true
+  }
+
+  /** Saves and lets go of the journal. */
+  close(): void {
+    this.save()
+    if (this.journalFd !== undefined) closeSync(this.journalFd)
+    this.journalFd = undefined
+  }
+
+  /** Appends one write to the journal before it is applied (it survives a crash of this process from then on). */
+  private journal(line: string): void {
+    if (this.journalFd === undefined) return
+    writeSync(this.journalFd, line)
+    this.unsynced = true
+  }
+
+  /**
+   * Resolves once every write made so far is on the disk: the API server awaits it before it
+   * acknowledges a write. Writes of one turn of the event loop share one fdatasync (group commit).
+   */
+  durable(): Promise<void> {
+    if (!this.unsynced || !this.syncWrites || this.journalFd === undefined) return Promise.resolve()
+    this.pendingSync ??= new Promise<void>((resolve, reject) =>
+      setImmediate(() => {
+        this.pendingSync = undefined
+        this.unsynced = false
+        try {
+          if (this.journalFd !== undefined) fdatasyncSync(this.journalFd)
+          resolve()
+        } catch (err) {
+          reject(err)
+        }
+      }),
+    )
+    return this.pendingSync
   }
 
   resourceVersion(): string {
@@ -371,16 +502,32 @@ export class MemoryStore implements ObjectStore {
   }
 
   private remove(t: ResourceType, old: KObject): KObject {
-    this.table(t).delete(objKey(old.metadata.namespace, old.metadata.name))
+    const key = objKey(old.metadata.namespace, old.metadata.name)
     const o = clone(old)
-    o.metadata.resourceVersion = String(++this.rv)
+    const rv = this.rv + 1
+    o.metadata.resourceVersion = String(rv)
+    this.journal(`${JSON.stringify({ rv, t: typeKey(t), key })}\n`)
+    this.rv = rv
+    this.table(t).delete(key)
     this.emit(t, 'DELETED', o)
     return clone(o)
   }
 
+  /**
+   * Stores a write: refused past etcd's size limit, journaled, then applied and sent to watchers;
+   * nothing changes when any step before applying fails.
+   */
   private commit(t: ResourceType, type: 'ADDED' | 'MODIFIED', o: KObject): KObject {
-    o.metadata.resourceVersion = String(++this.rv)
-    this.table(t).set(objKey(o.metadata.namespace, o.metadata.name), o)
+    const rv = this.rv + 1
+    o.metadata.resourceVersion = String(rv)
+    const encoded = JSON.stringify(o)
+    if (Buffer.byteLength(encoded) > MAX_OBJECT_BYTES) throw requestTooLarge()
+    const key = objKey(o.metadata.namespace, o.metadata.name)
+    this.journal(
+      `{"rv":${rv},"t":${JSON.stringify(typeKey(t))},"key":${JSON.stringify(key)},"o":${encoded}}\n`,
+    )
+    this.rv = rv
+    this.table(t).set(key, o)
     this.emit(t, type, o)
     return clone(o)
   }
@@ -458,4 +605,32 @@ export class MemoryStore implements ObjectStore {
     if (!outer && this.outbox.length > 0) this.drain()
     return { stop: () => this.watchers.delete(w) }
   }
+}
+
+/**
+ * Saves the store's snapshot every `intervalMs` when something changed. A save that fails (disk
+ * full, a directory gone read-only) never throws out of the timer: it is said once per reason
+ * and tried again on the next tick, while the journal keeps every acknowledged write.
+ * Returns the function that stops it.
+ */
+export function persistPeriodically(
+  store: Pick<MemoryStore, 'saveIfChanged'>,
+  intervalMs: number,
+  log: (line: string) => void,
+): () => void {
+  let lastError = ''
+  const timer = setInterval(() => {
+    try {
+      store.saveIfChanged()
+      if (lastError) log('sandbox: the store is saved again')
+      lastError = ''
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err)
+      if (reason !== lastError)
+        log(`sandbox: saving the store failed (${reason}); the journal keeps every write, trying again`)
+      lastError = reason
+    }
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }

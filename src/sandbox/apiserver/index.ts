@@ -19,6 +19,7 @@ import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../no
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
 import { checkSelectors } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
+import { jsonTextDepth, MAX_JSON_DEPTH, parseJsonBody, readLimitedBody, tooDeep, valueDepth } from './body.js'
 import {
   apiGroupList,
   apiResourceList,
@@ -143,7 +144,10 @@ export async function startApiServer(opts: {
     }
     const route = parseRoute(path)
     if (!route) throw notFoundPath(path)
-    return serveResource(req, res, url, method, route)
+    if (method === 'GET' || route.sub === 'proxy' || route.sub === 'log')
+      return serveResource(req, res, url, method, route)
+    // a write is acknowledged only once it is on the disk
+    return serveResource(req, durableResponse(res), url, method, route)
   }
 
   async function serveResource(
@@ -218,7 +222,7 @@ export async function startApiServer(opts: {
       const body = await readBody(req)
       const scale =
         method === 'PUT'
-          ? (JSON.parse(body) as { spec?: { replicas?: number } })
+          ? (parseText(body, 'json') as { spec?: { replicas?: number } })
           : (patchDoc(req, scaleOf(o), body) as { spec?: { replicas?: number } })
       const replicas = scale.spec?.replicas
       if (typeof replicas !== 'number') throw badRequest('spec.replicas is required')
@@ -229,7 +233,8 @@ export async function startApiServer(opts: {
       if (method === 'GET') return sendJson(res, 200, current())
       const o = current()
       const body = await readBody(req)
-      const next = method === 'PUT' ? (JSON.parse(body) as KObject) : (patchDoc(req, o, body) as KObject)
+      const next =
+        method === 'PUT' ? (parseText(body, 'json') as KObject) : (patchDoc(req, o, body) as KObject)
       next.metadata = {
         ...o.metadata,
         resourceVersion: method === 'PUT' ? next.metadata?.resourceVersion : undefined,
@@ -255,7 +260,7 @@ export async function startApiServer(opts: {
       const existing = store.get(t, r.ns, name)
       if (!existing) {
         if (type !== 'application/apply-patch+yaml') throw notFound(t, name)
-        const created = parseYaml(body) as KObject
+        const created = parseText(body, type) as KObject
         created.metadata = { ...created.metadata, name, namespace: r.ns }
         return sendJson(res, 201, store.create(t, created, { dryRun }))
       }
@@ -267,7 +272,7 @@ export async function startApiServer(opts: {
     if (method === 'DELETE') {
       const raw = await readBody(req)
       const opts = raw
-        ? (JSON.parse(raw) as {
+        ? (parseText(raw, 'json') as {
             gracePeriodSeconds?: number
             propagationPolicy?: string
             preconditions?: { uid?: string }
@@ -453,6 +458,36 @@ export async function startApiServer(opts: {
     return sendJson(res, created ? 201 : 200, { ...node, created })
   }
 
+  /** The response, with its answer held back until the store has synced the writes made so far. */
+  function durableResponse(res: ServerResponse): ServerResponse {
+    const end = res.end.bind(res)
+    const writeHead = res.writeHead.bind(res)
+    let head: Parameters<ServerResponse['writeHead']> | undefined
+    return Object.assign(res, {
+      writeHead: (...args: Parameters<ServerResponse['writeHead']>) => {
+        head = args
+        return res
+      },
+      end: (chunk?: unknown) => {
+        const finish = () => {
+          if (head) writeHead(...head)
+          end(chunk as string)
+        }
+        const sync = store.durable?.()
+        if (!sync) finish()
+        else
+          sync.then(finish, (err: unknown) => {
+            head = undefined
+            const status = internalError(`the write could not be synced: ${(err as Error).message}`).status
+            const text = JSON.stringify(status)
+            writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+            end(text)
+          })
+        return res
+      },
+    }) as ServerResponse
+  }
+
   function failRequests(o: { status: 500 | 429; count?: number; seconds?: number }): void {
     failStatus = o.status
     failCount = o.count ?? 0
@@ -539,13 +574,13 @@ function patchDoc(req: IncomingMessage, doc: unknown, body: string): unknown {
   const type = (req.headers['content-type'] ?? '').split(';')[0]
   switch (type) {
     case 'application/merge-patch+json':
-      return mergePatch(doc, JSON.parse(body))
+      return mergePatch(doc, parseText(body, type))
     case 'application/strategic-merge-patch+json':
-      return strategicMergePatch(doc, JSON.parse(body))
+      return strategicMergePatch(doc, parseText(body, type))
     case 'application/json-patch+json':
-      return jsonPatch(doc, JSON.parse(body))
+      return jsonPatch(doc, parseText(body, type))
     case 'application/apply-patch+yaml':
-      return strategicMergePatch(doc, parseYaml(body))
+      return strategicMergePatch(doc, parseText(body, type))
     default:
       throw unsupportedMediaType(type)
   }
@@ -562,9 +597,21 @@ function patchedRv(body: string): string | undefined {
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const c of req) chunks.push(c as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return (await readLimitedBody(req)).toString('utf8')
+}
+
+/** A body as JSON or YAML, bounded in size (413) and depth (400); text that does not parse is a 400. */
+function parseText(text: string, type: string): unknown {
+  try {
+    if (!type.includes('yaml')) return parseJsonBody(text)
+    if (jsonTextDepth(text) > MAX_JSON_DEPTH) throw tooDeep()
+    const value: unknown = parseYaml(text)
+    if (valueDepth(value) > MAX_JSON_DEPTH) throw tooDeep()
+    return value
+  } catch (err) {
+    if (err instanceof ApiStatusError) throw err
+    throw badRequest(`invalid request body: ${(err as Error).message}`)
+  }
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -572,11 +619,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   if (type.includes('protobuf')) throw unsupportedMediaType(type)
   const text = await readBody(req)
   if (!text) return {}
-  try {
-    return type.includes('yaml') ? parseYaml(text) : JSON.parse(text)
-  } catch (err) {
-    throw badRequest(`invalid request body: ${(err as Error).message}`)
-  }
+  return parseText(text, type)
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {

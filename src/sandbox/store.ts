@@ -15,10 +15,12 @@ import {
   badRequest,
   conflict,
   expired,
+  invalid,
   namespaceTerminating,
   notFound,
   requestTooLarge,
 } from './api-errors.js'
+import { allocateClusterIP } from './cluster-ip.js'
 import { matches, parseSelector, type Requirement, SelectorSyntaxError } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
 import { applyDefaults, bumpsGeneration, hasStatus, validate } from './strategies.js'
@@ -353,6 +355,7 @@ export class MemoryStore implements ObjectStore {
     }
     const k = objKey(ns, o.metadata.name)
     if (this.table(t).has(k)) throw alreadyExists(t, o.metadata.name)
+    if (t.resource === 'services') this.assignClusterIP(o)
     o.metadata.uid = randomUUID()
     o.metadata.creationTimestamp = timestamp()
     delete o.metadata.deletionTimestamp
@@ -361,6 +364,53 @@ export class MemoryStore implements ObjectStore {
     if (t.resource === 'namespaces') o.status = { phase: 'Active' }
     if (opts.dryRun) return o
     return this.commit(t, 'ADDED', o)
+  }
+
+  /** spec.clusterIP, clusterIPs and ipFamilies of a new Service, from the service CIDR (as k3s). */
+  private assignClusterIP(o: KObject): void {
+    const spec = (o.spec ?? {}) as Record<string, unknown>
+    if (spec.type === 'ExternalName') return
+    const used = new Set(
+      [...this.table(RES.services).values()].map((x) =>
+        String((x.spec as { clusterIP?: string })?.clusterIP),
+      ),
+    )
+    const asked =
+      (spec.clusterIP as string | undefined) || (spec.clusterIPs as string[] | undefined)?.[0] || undefined
+    const r = allocateClusterIP(used, asked)
+    if ('causes' in r) throw invalid(RES.services, o.metadata.name, r.causes)
+    o.spec = {
+      ...spec,
+      clusterIP: r.ip,
+      clusterIPs: [r.ip],
+      ipFamilies: spec.ipFamilies ?? ['IPv4'],
+      ipFamilyPolicy: spec.ipFamilyPolicy ?? 'SingleStack',
+      internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
+    }
+  }
+
+  /** An update keeps the Service's ClusterIP when it leaves it out, and may not change it (422). */
+  private keepClusterIP(o: KObject, old: KObject): void {
+    const spec = (o.spec ?? {}) as Record<string, unknown>
+    const was = (old.spec ?? {}) as Record<string, unknown>
+    if (!was.clusterIP || spec.type === 'ExternalName') return
+    const asked = (spec.clusterIP as string | undefined) || (spec.clusterIPs as string[] | undefined)?.[0]
+    if (asked && asked !== was.clusterIP)
+      throw invalid(RES.services, o.metadata.name, [
+        {
+          reason: 'FieldValueInvalid',
+          field: 'spec.clusterIPs[0]',
+          message: `Invalid value: []string{${JSON.stringify(asked)}}: may not change once set`,
+        },
+      ])
+    o.spec = {
+      ...spec,
+      clusterIP: was.clusterIP,
+      clusterIPs: was.clusterIPs,
+      ipFamilies: spec.ipFamilies ?? was.ipFamilies,
+      ipFamilyPolicy: spec.ipFamilyPolicy ?? was.ipFamilyPolicy,
+      internalTrafficPolicy: spec.internalTrafficPolicy ?? was.internalTrafficPolicy,
+    }
   }
 
   update(t: ResourceType, input: KObject, opts: { dryRun?: boolean } = {}): KObject {
@@ -372,6 +422,7 @@ export class MemoryStore implements ObjectStore {
       throw conflict(t, o.metadata.name)
     }
     validate(t, o, old)
+    if (t.resource === 'services') this.keepClusterIP(o, old)
     o.apiVersion = old.apiVersion
     o.kind = old.kind
     o.metadata = {

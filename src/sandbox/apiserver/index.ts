@@ -416,6 +416,11 @@ export async function startApiServer(opts: {
   }
 
   async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    // faults change state: only a POST does, so a link followed or a page prefetched does nothing
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST')
+      throw methodNotAllowed(`${req.method} is not allowed on ${path}: use POST`)
+    }
     const f = opts.faults
     if (!f) return sendJson(res, 501, { message: 'no fault control' })
     const body = ((await readJson(req).catch(() => ({}))) ?? {}) as {

@@ -1,4 +1,6 @@
 import { invalid, type StatusCause } from './api-errors.js'
+import { schemaProblems } from './apiserver/decode.js'
+import { kindMessage } from './apiserver/kube-schema.js'
 import { fromSelectorObject, type LabelSelectorObject, matches, selectorProblems } from './label-selector.js'
 import type { KObject, ResourceType } from './types.js'
 
@@ -127,13 +129,9 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
       message: 'Required value: name or generateName is required',
       field: 'metadata.name',
     })
-  else if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
-    causes.push({
-      reason: 'FieldValueInvalid',
-      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      field: 'metadata.name',
-    })
-  }
+  // the schema's checks: name formats per kind, required fields, enum values (see decode.ts)
+  const message = kindMessage(t)
+  if (message) causes.push(...schemaProblems(message, t.resource, o))
   const containersOf = (spec: unknown, path: string) => {
     const cs = obj(spec).containers
     if (!Array.isArray(cs) || cs.length === 0) {
@@ -195,5 +193,12 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
     containersOf(tpl.spec, 'spec.template.spec')
   }
   if (t.resource === 'pods') containersOf(x.spec, 'spec')
-  if (causes.length > 0) throw invalid(t, name || '', causes)
+  const seen = new Set<string>()
+  const unique = causes.filter((c) => {
+    const key = `${c.field}\0${c.reason}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  if (unique.length > 0) throw invalid(t, name || '', unique)
 }

@@ -10,6 +10,7 @@ import {
   badRequest,
   internalError,
   methodNotAllowed,
+  notAcceptable,
   notFound,
   tooManyRequests,
   unauthorized,
@@ -20,6 +21,7 @@ import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.
 import { checkSelectors } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
 import { jsonTextDepth, MAX_JSON_DEPTH, parseJsonBody, readLimitedBody, tooDeep, valueDepth } from './body.js'
+import { decodeObject, fieldValidationOf } from './decode.js'
 import {
   apiGroupList,
   apiResourceList,
@@ -28,9 +30,11 @@ import {
   openapiV3Root,
   versionInfo,
 } from './discovery.js'
+import { kindMessage } from './kube-schema.js'
 import { queryBool, queryDryRun, queryIncludeObject, queryInt, queryTimeout } from './params.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 import { ensurePki } from './pki.js'
+import { answerFormat, decodeEnvelope, encodeEnvelope, PROTOBUF } from './protobuf.js'
 import { tableFor, wantsTable } from './tables.js'
 
 export interface ApiServer {
@@ -144,10 +148,13 @@ export async function startApiServer(opts: {
     }
     const route = parseRoute(path)
     if (!route) throw notFoundPath(path)
-    if (method === 'GET' || route.sub === 'proxy' || route.sub === 'log')
-      return serveResource(req, res, url, method, route)
+    if (route.sub === 'proxy' || route.sub === 'log') return serveResource(req, res, url, method, route)
+    const format = answerFormat(req.headers.accept)
+    if (!format || (format === 'protobuf' && (queryBool(url.searchParams, 'watch') || wantsTable(req))))
+      throw notAcceptable()
     // a write is acknowledged only once it is on the disk
-    return serveResource(req, durableResponse(res), url, method, route)
+    const durable = method === 'GET' ? res : durableResponse(res)
+    return serveResource(req, format === 'protobuf' ? protobufResponse(durable) : durable, url, method, route)
   }
 
   async function serveResource(
@@ -163,6 +170,21 @@ export async function startApiServer(opts: {
     const includeObject = queryIncludeObject(q)
     const table = (items: KObject[], rv: string) => tableFor(r.res, items, rv, Date.now(), includeObject)
     const t = r.res
+    const message = kindMessage(t)
+    const fieldValidation = fieldValidationOf(q)
+    /**
+     * A body (or a patched object) through the kind's schema: wrong types are a 400, unknown
+     * fields dropped, refused (Strict) or warned about (Warn) — except those `before` already had.
+     */
+    const decode = (value: unknown, before?: KObject): KObject => {
+      if (!message) return value as KObject
+      const had = before ? new Set(decodeObject(message, t, before, 'Warn').warnings) : new Set<string>()
+      const fresh = decodeObject(message, t, value, 'Warn').warnings.filter((w) => !had.has(w))
+      if (fieldValidation === 'Strict' && fresh.length > 0) decodeObject(message, t, value, 'Strict') // throws with every unknown field named
+      if (fieldValidation === 'Warn')
+        for (const w of fresh) res.appendHeader('warning', `299 - ${JSON.stringify(w)}`)
+      return decodeObject(message, t, value, 'Ignore').object as KObject
+    }
     if (r.sub === 'proxy' && t === RES.pods) return proxy(req, res, r)
     if (r.sub === 'log' && t === RES.pods) return logs(res, r, q)
     if (!r.name) {
@@ -193,7 +215,7 @@ export async function startApiServer(opts: {
         })
       }
       if (method === 'POST') {
-        const body = (await readJson(req)) as KObject
+        const body = decode(await readJson(req))
         if (t.namespaced) body.metadata = { ...body.metadata, namespace: r.ns ?? body.metadata?.namespace }
         return sendJson(res, 201, store.create(t, body, { dryRun }))
       }
@@ -233,8 +255,7 @@ export async function startApiServer(opts: {
       if (method === 'GET') return sendJson(res, 200, current())
       const o = current()
       const body = await readBody(req)
-      const next =
-        method === 'PUT' ? (parseText(body, 'json') as KObject) : (patchDoc(req, o, body) as KObject)
+      const next = decode(method === 'PUT' ? parseText(body, 'json') : patchDoc(req, o, body, message), o)
       next.metadata = {
         ...o.metadata,
         resourceVersion: method === 'PUT' ? next.metadata?.resourceVersion : undefined,
@@ -248,7 +269,7 @@ export async function startApiServer(opts: {
       return sendJson(res, 200, o)
     }
     if (method === 'PUT') {
-      const body = (await readJson(req)) as KObject
+      const body = decode(await readJson(req), store.get(t, r.ns, name))
       body.metadata = { ...body.metadata, name, namespace: r.ns }
       if (t === RES.leases && !store.get(t, r.ns, name))
         return sendJson(res, 201, store.create(t, body, { dryRun }))
@@ -260,11 +281,11 @@ export async function startApiServer(opts: {
       const existing = store.get(t, r.ns, name)
       if (!existing) {
         if (type !== 'application/apply-patch+yaml') throw notFound(t, name)
-        const created = parseText(body, type) as KObject
+        const created = decode(parseText(body, type))
         created.metadata = { ...created.metadata, name, namespace: r.ns }
         return sendJson(res, 201, store.create(t, created, { dryRun }))
       }
-      const next = patchDoc(req, existing, body) as KObject
+      const next = decode(patchDoc(req, existing, body, message), existing)
       if (!next.metadata?.resourceVersion) next.metadata = { ...next.metadata, resourceVersion: undefined }
       next.metadata.resourceVersion = (patchedRv(body) ?? undefined) as string | undefined
       return sendJson(res, 200, store.update(t, next, { dryRun }))
@@ -493,6 +514,26 @@ export async function startApiServer(opts: {
     }) as ServerResponse
   }
 
+  /** The response, its JSON answer sent as a Kubernetes protobuf object instead (Accept asked only for that). */
+  function protobufResponse(res: ServerResponse): ServerResponse {
+    const end = res.end.bind(res)
+    const writeHead = res.writeHead.bind(res)
+    let code = 200
+    return Object.assign(res, {
+      writeHead: (status: number) => {
+        code = status
+        return res
+      },
+      end: (chunk?: unknown) => {
+        const obj = JSON.parse(String(chunk ?? '{}')) as { apiVersion?: string; kind?: string }
+        const bytes = encodeEnvelope(obj.apiVersion ?? 'v1', obj.kind ?? '', obj)
+        writeHead(code, { 'content-type': PROTOBUF, 'content-length': bytes.length })
+        end(bytes)
+        return res
+      },
+    }) as ServerResponse
+  }
+
   function failRequests(o: { status: 500 | 429; count?: number; seconds?: number }): void {
     failStatus = o.status
     failCount = o.count ?? 0
@@ -575,17 +616,17 @@ function scaleOf(o: KObject) {
   }
 }
 
-function patchDoc(req: IncomingMessage, doc: unknown, body: string): unknown {
+function patchDoc(req: IncomingMessage, doc: unknown, body: string, message?: string): unknown {
   const type = (req.headers['content-type'] ?? '').split(';')[0]
   switch (type) {
     case 'application/merge-patch+json':
       return mergePatch(doc, parseText(body, type))
     case 'application/strategic-merge-patch+json':
-      return strategicMergePatch(doc, parseText(body, type))
+      return strategicMergePatch(doc, parseText(body, type), message)
     case 'application/json-patch+json':
       return jsonPatch(doc, parseText(body, type))
     case 'application/apply-patch+yaml':
-      return strategicMergePatch(doc, parseText(body, type))
+      return strategicMergePatch(doc, parseText(body, type), message)
     default:
       throw unsupportedMediaType(type)
   }
@@ -620,7 +661,12 @@ function parseText(text: string, type: string): unknown {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim()
+  if (type === PROTOBUF) {
+    const object = decodeEnvelope(await readLimitedBody(req))
+    if (valueDepth(object) > MAX_JSON_DEPTH) throw tooDeep()
+    return object
+  }
   if (type.includes('protobuf')) throw unsupportedMediaType(type)
   const text = await readBody(req)
   if (!text) return {}

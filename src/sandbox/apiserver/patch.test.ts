@@ -19,7 +19,7 @@ describe('patches', () => {
       '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }],
       containers: [{ name: 'a', image: 'a:2', env: [{ name: 'Y', value: '2' }] }],
     }
-    expect(strategicMergePatch(doc, patch)).toEqual({
+    expect(strategicMergePatch(doc, patch, 'k8s.io.api.core.v1.PodSpec')).toEqual({
       containers: [
         { name: 'b', image: 'b:1' },
         {
@@ -38,9 +38,58 @@ describe('patches', () => {
     const out = strategicMergePatch(
       { ports: [{ containerPort: 80 }, { containerPort: 81 }] },
       { ports: [{ containerPort: 81, $patch: 'delete' }] },
+      'k8s.io.api.core.v1.Container',
     )
     expect(out).toEqual({ ports: [{ containerPort: 80 }] })
     expect(JSON.stringify(strategicMergePatch({}, { spec: { $retainKeys: ['a'], a: 1 } }))).not.toContain('$')
+  })
+
+  it('takes merge keys from the schema: Service ports by port, not containerPort', () => {
+    const svc = {
+      spec: {
+        ports: [
+          { name: 'http', port: 80, targetPort: 8080 },
+          { name: 'metrics', port: 9090, targetPort: 9090 },
+        ],
+      },
+    }
+    expect(
+      strategicMergePatch(
+        svc,
+        { spec: { ports: [{ name: 'https', port: 443, targetPort: 8443 }] } },
+        'k8s.io.api.core.v1.Service',
+      ),
+    ).toEqual({ spec: { ports: [...svc.spec.ports, { name: 'https', port: 443, targetPort: 8443 }] } })
+    expect(
+      strategicMergePatch(
+        svc,
+        { spec: { ports: [{ port: 80, targetPort: 8081 }] } },
+        'k8s.io.api.core.v1.Service',
+      ),
+    ).toEqual({ spec: { ports: [{ name: 'http', port: 80, targetPort: 8081 }, svc.spec.ports[1]] } })
+  })
+
+  it('merges metadata.finalizers as a set and replaces lists without a patch strategy', () => {
+    const doc = {
+      metadata: { finalizers: ['a', 'b'] },
+      spec: { containers: [{ name: 'c', args: ['x', 'y'] }] },
+    }
+    const out = strategicMergePatch(
+      doc,
+      { metadata: { finalizers: ['b', 'c'] }, spec: { containers: [{ name: 'c', args: ['z'] }] } },
+      'k8s.io.api.core.v1.Pod',
+    )
+    expect(out).toEqual({
+      metadata: { finalizers: ['a', 'b', 'c'] },
+      spec: { containers: [{ name: 'c', args: ['z'] }] },
+    })
+    expect(
+      strategicMergePatch(
+        doc,
+        { metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } },
+        'k8s.io.api.core.v1.Pod',
+      ),
+    ).toMatchObject({ metadata: { finalizers: ['b'] } })
   })
 
   it.each([

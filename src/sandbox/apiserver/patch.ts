@@ -1,5 +1,6 @@
 import { applyJsonPatch, JsonPatchApplyError } from '../../core/json-patch.js'
 import { badRequest, patchNotApplied } from '../api-errors.js'
+import { type FieldDef, jsonFields, messageDef, SPECIAL } from './kube-schema.js'
 
 type Json = unknown
 type Obj = Record<string, unknown>
@@ -24,30 +25,27 @@ export function mergePatch(target: Json, patch: Json): Json {
   return out
 }
 
-/** List merge keys of the strategic merge patch, by field name (the fields kubectl touches). */
-const MERGE_KEYS: Record<string, string> = {
-  containers: 'name',
-  initContainers: 'name',
-  env: 'name',
-  volumes: 'name',
-  volumeMounts: 'mountPath',
-  ports: 'containerPort',
-  conditions: 'type',
-  readinessGates: 'conditionType',
-  imagePullSecrets: 'name',
+/** The message of a field's values when they are objects of the schema, else undefined. */
+function elementMessage(f: FieldDef | undefined): string | undefined {
+  const t = f?.type
+  return t && !f?.map && messageDef(t) && !SPECIAL.has(t) ? t : undefined
 }
 
 /**
- * Strategic merge patch for the fields kubectl and edgecanary use: lists with a merge key
- * (containers and env by name, ports by containerPort, …) merge element-wise;
- * `$setElementOrder/<list>`, `$patch: delete|replace` and `$retainKeys` are interpreted and
- * never stored; `$deleteFromPrimitiveList/<list>` removes values.
+ * Strategic merge patch with the patch strategies and merge keys of the kind's schema
+ * (`x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key`, from generated.proto's
+ * `+patchStrategy` / `+patchMergeKey`): a list with strategy `merge` and a key merges element
+ * by key (containers by name, Service ports by port, container ports by containerPort), one
+ * with `merge` and no key is a set (metadata.finalizers), every other list is replaced;
+ * `$setElementOrder/<list>`, `$patch: delete|replace`, `$retainKeys` and
+ * `$deleteFromPrimitiveList/<list>` are interpreted and never stored. Without a schema
+ * (`message` undefined) lists are replaced, as for a merge patch.
  *
- *   strategicMergePatch({ containers: [{ name: 'a', image: '1' }, { name: 'b', image: '1' }] },
- *                       { containers: [{ name: 'b', image: '2' }] })
- *   → { containers: [{ name: 'a', image: '1' }, { name: 'b', image: '2' }] }
+ *   strategicMergePatch({ spec: { ports: [{ port: 80, name: 'http' }] } },
+ *                       { spec: { ports: [{ port: 443, name: 'https' }] } }, 'k8s.io.api.core.v1.Service')
+ *   → { spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }] } }
  */
-export function strategicMergePatch(target: Json, patch: Json, field = ''): Json {
+export function strategicMergePatch(target: Json, patch: Json, message?: string): Json {
   if (!isObj(patch)) return patch
   if (patch.$patch === 'replace') {
     const { $patch: _, ...rest } = patch
@@ -59,6 +57,7 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
     const keep = new Set(patch.$retainKeys as string[])
     out = Object.fromEntries(Object.entries(out).filter(([k]) => keep.has(k)))
   }
+  const fields = message ? jsonFields(message) : undefined
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue
     if (k.startsWith('$deleteFromPrimitiveList/')) {
@@ -71,18 +70,35 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
       delete out[k]
       continue
     }
-    const key = MERGE_KEYS[k]
-    if (Array.isArray(v) && key && Array.isArray(out[k])) {
-      out[k] = mergeList(out[k] as Json[], v, key, patch[`$setElementOrder/${k}`] as Obj[] | undefined, k)
+    const f = fields?.get(k)?.f
+    const order = patch[`$setElementOrder/${k}`] as Json[] | undefined
+    if (Array.isArray(v) && f?.repeated && f.patchStrategy?.split(',').includes('merge')) {
+      const base = Array.isArray(out[k]) ? (out[k] as Json[]) : []
+      out[k] = f.patchMergeKey
+        ? mergeList(base, v, f.patchMergeKey, order as Obj[] | undefined, elementMessage(f))
+        : mergeSet(base, v, order)
     } else if (Array.isArray(v)) {
       out[k] = v.map((x) => stripDirectives(x))
     } else {
-      const merged = strategicMergePatch(out[k], v, k)
+      const merged = strategicMergePatch(out[k], v, elementMessage(f))
       if (merged === undefined) delete out[k]
       else out[k] = merged
     }
   }
-  void field
+  return out
+}
+
+/** A list of primitives with strategy merge: a set, new values appended, `$setElementOrder` ordering. */
+function mergeSet(base: Json[], patch: Json[], order: Json[] | undefined): Json[] {
+  const out = [...base]
+  for (const x of patch) if (!out.includes(x)) out.push(x)
+  if (order) {
+    const rank = (x: Json) => {
+      const i = order.indexOf(x)
+      return i < 0 ? order.length : i
+    }
+    out.sort((a, b) => rank(a) - rank(b))
+  }
   return out
 }
 
@@ -91,7 +107,7 @@ function mergeList(
   patch: Json[],
   key: string,
   order: Obj[] | undefined,
-  field: string,
+  element: string | undefined,
 ): Json[] {
   const out = [...base]
   for (const item of patch) {
@@ -101,7 +117,7 @@ function mergeList(
       if (idx >= 0) out.splice(idx, 1)
       continue
     }
-    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, field)
+    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, element)
     else out.push(stripDirectives(item))
   }
   if (order) {

@@ -36,6 +36,11 @@ for cmd in "${!need[@]}"; do
     missing+=("${need[$cmd]}")
   fi
 done
+# the official Python client (Debian's, run with /usr/bin/python3): a third independent client
+# of the sandbox's API in test/sandbox/python-client.test.ts
+if [ "$profile" = test ] && ! /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1; then
+  missing+=(python3-kubernetes)
+fi
 # de-duplicate
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 

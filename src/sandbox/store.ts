@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import {
   closeSync,
   existsSync,
-  fdatasyncSync,
+  fdatasync as fdatasyncCb,
   fsyncSync,
   ftruncateSync,
   openSync,
@@ -10,6 +10,7 @@ import {
   renameSync,
   writeSync,
 } from 'node:fs'
+import { promisify } from 'node:util'
 import {
   alreadyExists,
   badRequest,
@@ -34,6 +35,8 @@ import type {
   WatchEvent,
   WatchOptions,
 } from './types.js'
+
+const fdatasync = promisify(fdatasyncCb)
 
 const HISTORY = 10_000
 
@@ -189,9 +192,11 @@ export class MemoryStore implements ObjectStore {
   private savedRv = 0
   /** Whether durable() syncs the journal to the disk (a write is in the page cache, safe from a process crash, at once). */
   private syncWrites = true
-  /** Journal bytes written since the last sync, and the sync that is coming for them. */
-  private unsynced = false
-  private pendingSync?: Promise<void>
+  /** Journal writes so far, the count the disk holds, and who waits for which. */
+  private written = 0
+  private synced = 0
+  private syncing = false
+  private readonly syncWaiters: { upTo: number; resolve: () => void; reject: (err: unknown) => void }[] = []
 
   /**
    * Opens the store persisted at `file`: the last snapshot, then every write acknowledged after
@@ -278,28 +283,43 @@ export class MemoryStore implements ObjectStore {
   private journal(line: string): void {
     if (this.journalFd === undefined) return
     writeSync(this.journalFd, line)
-    this.unsynced = true
+    this.written++
   }
 
   /**
    * Resolves once every write made so far is on the disk: the API server awaits it before it
-   * acknowledges a write. Writes of one turn of the event loop share one fdatasync (group commit).
+   * acknowledges a write. One fdatasync (off the event loop) covers every write made before it
+   * started, so writes that arrive together share it (group commit), and requests go on being
+   * served while it runs.
    */
   durable(): Promise<void> {
-    if (!this.unsynced || !this.syncWrites || this.journalFd === undefined) return Promise.resolve()
-    this.pendingSync ??= new Promise<void>((resolve, reject) =>
-      setImmediate(() => {
-        this.pendingSync = undefined
-        this.unsynced = false
+    if (!this.syncWrites || this.journalFd === undefined || this.synced >= this.written)
+      return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ upTo: this.written, resolve, reject })
+      if (!this.syncing) void this.syncLoop()
+    })
+  }
+
+  private async syncLoop(): Promise<void> {
+    this.syncing = true
+    try {
+      while (this.synced < this.written && this.journalFd !== undefined) {
+        const upTo = this.written
         try {
-          if (this.journalFd !== undefined) fdatasyncSync(this.journalFd)
-          resolve()
+          await fdatasync(this.journalFd)
         } catch (err) {
-          reject(err)
+          for (const w of this.syncWaiters.splice(0)) w.reject(err)
+          return
         }
-      }),
-    )
-    return this.pendingSync
+        this.synced = upTo
+        for (let i = this.syncWaiters.length - 1; i >= 0; i--) {
+          if (this.syncWaiters[i].upTo <= upTo) this.syncWaiters.splice(i, 1)[0].resolve()
+        }
+      }
+    } finally {
+      this.syncing = false
+    }
   }
 
   resourceVersion(): string {

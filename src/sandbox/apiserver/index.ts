@@ -178,12 +178,16 @@ export async function startApiServer(opts: {
      */
     const decode = (value: unknown, before?: KObject): KObject => {
       if (!message) return value as KObject
+      const { object, warnings } = decodeObject(message, t, value, 'Warn')
+      if (warnings.length === 0 || fieldValidation === 'Ignore') return object as KObject
       const had = before ? new Set(decodeObject(message, t, before, 'Warn').warnings) : new Set<string>()
-      const fresh = decodeObject(message, t, value, 'Warn').warnings.filter((w) => !had.has(w))
-      if (fieldValidation === 'Strict' && fresh.length > 0) decodeObject(message, t, value, 'Strict') // throws with every unknown field named
-      if (fieldValidation === 'Warn')
-        for (const w of fresh) res.appendHeader('warning', `299 - ${JSON.stringify(w)}`)
-      return decodeObject(message, t, value, 'Ignore').object as KObject
+      const fresh = warnings.filter((w) => !had.has(w))
+      if (fieldValidation === 'Strict' && fresh.length > 0)
+        throw badRequest(
+          `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${fresh.join(', ')}`,
+        )
+      for (const w of fresh) res.appendHeader('warning', `299 - ${JSON.stringify(w)}`)
+      return object as KObject
     }
     if (r.sub === 'proxy' && t === RES.pods) return proxy(req, res, r)
     if (r.sub === 'log' && t === RES.pods) return logs(res, r, q)

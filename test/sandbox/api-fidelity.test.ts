@@ -362,6 +362,13 @@ spec: {type: Cluster, ports: [{port: 80, protocol: tcp}]}
     expect((await raw('GET', '/api/v1/namespaces/fid')).status).toBe(200)
   })
 
+  it('serves on /openapi/v3 the schema it validates with (kubectl explain reads it)', async () => {
+    const explain = await ok('explain', 'svc.spec.type')
+    expect(explain).toMatch(/ENUM:\s+ClusterIP\s+ExternalName\s+LoadBalancer\s+NodePort/)
+    const ports = await ok('explain', 'deploy.spec.template.spec.containers.ports')
+    expect(ports).toMatch(/containerPort\s+<integer> -required-/)
+  })
+
   it('serves every object in the 1.32 schema, with no field the schema does not know', async () => {
     for (const t of ALL_RESOURCES) {
       const message = kindMessage(t)

@@ -112,3 +112,92 @@ export function goFieldType(f: FieldDef): string {
   const base = scalar(f.type ?? 'string')
   return f.repeated ? `[]${base}` : base
 }
+
+/** The OpenAPI name of a message: `k8s.io.api.core.v1.Pod` → `io.k8s.api.core.v1.Pod`. */
+export function openapiName(message: string): string {
+  return message.replace(/^k8s\.io\./, 'io.k8s.')
+}
+
+/**
+ * OpenAPI v3 component schemas for messages and every message they reach, as kube-apiserver
+ * serves them on /openapi/v3: properties by JSON name, `required`, enums, and the
+ * `x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key` / `x-kubernetes-list-type`
+ * that kubectl's apply and strategic merge read. The same table validates requests.
+ *
+ *   openapiSchemas(['k8s.io.api.core.v1.ConfigMap'])['io.k8s.api.core.v1.ConfigMap'].properties.data
+ *   → { type: 'object', additionalProperties: { type: 'string', default: '' } }
+ */
+export function openapiSchemas(
+  roots: string[],
+  gvk: (message: string) => { group: string; version: string; kind: string } | undefined = () => undefined,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const scalar = (t: string): Record<string, unknown> => {
+    switch (t) {
+      case 'string':
+        return { type: 'string' }
+      case 'bool':
+        return { type: 'boolean' }
+      case 'int32':
+        return { type: 'integer', format: 'int32' }
+      case 'int64':
+        return { type: 'integer', format: 'int64' }
+      case 'double':
+      case 'float':
+        return { type: 'number', format: 'double' }
+      case 'bytes':
+        return { type: 'string', format: 'byte' }
+      default:
+        visit(t)
+        return { allOf: [{ $ref: `#/components/schemas/${openapiName(t)}` }] }
+    }
+  }
+  const visit = (name: string) => {
+    const key = openapiName(name)
+    if (key in out) return
+    if (name === TIME || name === MICRO_TIME) {
+      out[key] = { type: 'string', format: 'date-time' }
+      return
+    }
+    if (name === INT_OR_STRING) {
+      out[key] = { type: 'string', format: 'int-or-string', 'x-kubernetes-int-or-string': true }
+      return
+    }
+    if (name === QUANTITY) {
+      out[key] = { oneOf: [{ type: 'string' }, { type: 'number' }] }
+      return
+    }
+    if (name === FIELDS_V1) {
+      out[key] = { type: 'object' }
+      return
+    }
+    out[key] = {}
+    const properties: Record<string, unknown> = {}
+    const required: string[] = []
+    const root = gvk(name)
+    if (root) {
+      properties.apiVersion = { type: 'string' }
+      properties.kind = { type: 'string' }
+    }
+    for (const [json, { f }] of jsonFields(name)) {
+      let p: Record<string, unknown>
+      if (f.map) p = { type: 'object', additionalProperties: scalar(f.map) }
+      else if (f.repeated) p = { type: 'array', items: scalar(f.type ?? 'string') }
+      else p = scalar(f.type ?? 'string')
+      if (f.enum) p.enum = f.enum
+      if (f.patchStrategy) p['x-kubernetes-patch-strategy'] = f.patchStrategy
+      if (f.patchMergeKey) p['x-kubernetes-patch-merge-key'] = f.patchMergeKey
+      if (f.listType) p['x-kubernetes-list-type'] = f.listType
+      if (f.required) required.push(json)
+      properties[json] = p
+    }
+    out[key] = {
+      type: 'object',
+      properties,
+      ...(required.length ? { required } : {}),
+      ...(root ? { 'x-kubernetes-group-version-kind': [root] } : {}),
+    }
+  }
+  for (const r of roots) visit(r)
+  return out
+}

@@ -152,6 +152,7 @@ for (const file of files.filter(
           goType: fm[1].replace(/^[*[\]]+/, ''),
           json: fm[2],
           omitempty: fm[3].includes('omitempty'),
+          pointer: fm[1].startsWith('*'),
         }
       const em = /^\s+([*\w.]+)\s+`json:",inline"[^`]*protobuf:"[^"]*"/.exec(l)
       if (em) {
@@ -178,6 +179,7 @@ for (const [name, msg] of Object.entries(messages)) {
     const values = enums[`${pkg}.${ft.goType}`]
     if (values?.some(Boolean)) f.enum = [...new Set(values.filter(Boolean))].sort()
     if (ft.omitempty) f.omitempty = true
+    if (ft.pointer) f.pointer = true
   }
 }
 

@@ -116,6 +116,9 @@ describe('sandbox API server fidelity (kubectl 1.32)', () => {
       ports: [{ containerPort: 8080 }],
     })
     expect(d.spec.template.metadata).toEqual({ labels: { app: 'web' } }) // Go's zero values left out
+    // a pointer field set to zero stays zero (not defaulted to 1 as an absent one would be)
+    await ok('create', 'deployment', 'zero', '-n', 'fid', '--image=127.0.0.1:1/none:1', '--replicas=0')
+    expect(await ok('get', 'deploy', 'zero', '-n', 'fid', '-o', 'jsonpath={.spec.replicas}')).toBe('0')
     const svc = JSON.parse(await ok('get', 'svc', 'web', '-n', 'fid', '-o', 'json'))
     expect(svc.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080, protocol: 'TCP' })
   })

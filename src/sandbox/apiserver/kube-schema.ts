@@ -17,6 +17,8 @@ export interface FieldDef {
   repeated?: boolean
   required?: boolean
   omitempty?: boolean
+  /** a Go pointer: set even when zero, so a zero on the wire is kept */
+  pointer?: boolean
   /** a Go embedded struct: its fields are the parent's in JSON */
   inline?: boolean
   json?: string

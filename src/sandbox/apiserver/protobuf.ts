@@ -146,7 +146,7 @@ export function decodeMessage(name: string, bytes: Uint8Array): unknown {
       Object.assign(out, decodeMessage(f.type, r.bytes()) as Obj)
     } else {
       const v = readScalar(r, f.type ?? 'string', wire)
-      if (v === undefined || (f.omitempty && isZero(v))) delete out[key]
+      if (v === undefined || (f.omitempty && !f.pointer && isZero(v))) delete out[key]
       else out[key] = v
     }
   }

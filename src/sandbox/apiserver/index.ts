@@ -171,7 +171,7 @@ export async function startApiServer(opts: {
     const table = (items: KObject[], rv: string) => tableFor(r.res, items, rv, Date.now(), includeObject)
     const t = r.res
     const message = kindMessage(t)
-    const fieldValidation = fieldValidationOf(q)
+    const fieldValidation = method === 'GET' ? 'Ignore' : fieldValidationOf(q)
     /**
      * A body (or a patched object) through the kind's schema: wrong types are a 400, unknown
      * fields dropped, refused (Strict) or warned about (Warn) — except those `before` already had.

@@ -38,7 +38,8 @@ for cmd in "${!need[@]}"; do
     missing+=("${need[$cmd]}")
   fi
 done
-# the Kubernetes Python client, a third independent client of the sandbox (Debian's python3)
+# the official Python client (Debian's, run with /usr/bin/python3): a third independent client
+# of the sandbox's API in test/sandbox/python-client.test.ts
 if [ "$profile" = test ] && ! /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1; then
   missing+=(python3-kubernetes)
 fi

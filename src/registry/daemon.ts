@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -32,6 +33,19 @@ export function registryPaths(home: string) {
 }
 
 export type RegistryPaths = ReturnType<typeof registryPaths>
+
+/**
+ * The token other machines push with (Bearer, or `docker login` with it as password): made
+ * once, kept 0600 beside the registry's state. Loopback pushes need none.
+ */
+export function pushToken(paths: RegistryPaths): string {
+  const file = join(paths.dir, 'push-token')
+  if (!existsSync(file)) {
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' })
+  }
+  return readFileSync(file, 'utf8').trim()
+}
 
 /** What a running registry publishes, and what `registry status --json` shows. */
 export interface RegistryState {
@@ -119,7 +133,7 @@ export async function serveRegistry(
     dir: paths.data,
     host: where.address,
     port: where.port,
-    writers: 'local',
+    pushToken: pushToken(paths),
   }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'EADDRINUSE')
       throw new UsageError(`port ${where.port} on ${where.address} is in use`, {

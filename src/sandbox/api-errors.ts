@@ -149,6 +149,20 @@ export function unsupportedMediaType(type: string): ApiStatusError {
   return make(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${type})`,
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${type})`,
+  )
+}
+
+/** etcd's refusal of a value over its 1.5 MiB request limit, as kube-apiserver passes it on (500, no reason). */
+export function requestTooLarge(): ApiStatusError {
+  return make(500, '', 'etcdserver: request is too large')
+}
+
+/** 406: the Accept header names no format the server can answer in. */
+export function notAcceptable(): ApiStatusError {
+  return make(
+    406,
+    'NotAcceptable',
+    'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf',
   )
 }

@@ -17,7 +17,7 @@ import {
 import type { SandboxPaths, SandboxState } from './paths.js'
 import { RES } from './resources.js'
 import { startServiceProxy } from './service-proxy.js'
-import { MemoryStore } from './store.js'
+import { MemoryStore, persistPeriodically } from './store.js'
 import type { FaultControl, KObject, ObjectStore } from './types.js'
 
 export interface SandboxOptions {
@@ -206,21 +206,20 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
   }
   writeState()
 
-  const persist = setInterval(() => store.save(paths.storeFile), 2000)
-  persist.unref()
+  const stopPersisting = persistPeriodically(store, 2000, (line) => process.stderr.write(`${line}\n`))
 
   return {
     state,
     store,
     faults,
     async stop() {
-      clearInterval(persist)
+      stopPersisting()
       await api.close()
       controllers.stop()
       await Promise.all(kubelets.map((k) => k.stop({ graceful: true })))
       await proxy.stop()
       await registry.close()
-      store.save(paths.storeFile)
+      store.close()
     },
   }
 }

@@ -1,7 +1,28 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { alreadyExists, badRequest, conflict, expired, namespaceTerminating, notFound } from './api-errors.js'
-import { matches, parseSelector, type Requirement } from './label-selector.js'
+import {
+  closeSync,
+  existsSync,
+  fdatasync as fdatasyncCb,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs'
+import { promisify } from 'node:util'
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  invalid,
+  namespaceTerminating,
+  notFound,
+  requestTooLarge,
+} from './api-errors.js'
+import { allocateClusterIP } from './cluster-ip.js'
+import { matches, parseSelector, type Requirement, SelectorSyntaxError } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
 import { applyDefaults, bumpsGeneration, hasStatus, prepareForCreate, validate } from './strategies.js'
 import type {
@@ -15,7 +36,22 @@ import type {
   WatchOptions,
 } from './types.js'
 
+const fdatasync = promisify(fdatasyncCb)
+
 const HISTORY = 10_000
+
+/** etcd's default request limit (--max-request-bytes): a larger object is never stored. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024
+
+/** One acknowledged write, as a line of the journal beside the snapshot. */
+interface JournalEntry {
+  rv: number
+  /** `group/resource` */
+  t: string
+  /** present: the object as stored; absent: the object `key` was deleted */
+  o?: KObject
+  key: string
+}
 
 interface Watcher {
   key: string
@@ -57,16 +93,76 @@ export function fieldValue(o: unknown, path: string): string {
   return cur === undefined || cur === null ? '' : String(cur)
 }
 
-function parseFields(text: string | undefined): [string, string][] {
+/** Field labels each kind's field selectors may name, besides metadata.name and metadata.namespace. */
+const FIELD_LABELS: Record<string, string[]> = {
+  pods: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
+  events: [
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
+  ],
+  nodes: ['spec.unschedulable'],
+  namespaces: ['status.phase'],
+  secrets: ['type'],
+  replicasets: ['status.replicas'],
+}
+
+/**
+ * Field selector text as apimachinery's fields.ParseSelector reads it (`a=b`, `a==b`, `a!=b`,
+ * comma means AND), with the field labels the kind supports; anything else is a 400.
+ *
+ *   parseFields('metadata.name=x', 'pods') → [['metadata.name', 'x']]
+ *   parseFields('spec.foo=x', 'pods') → throws 400 "field label not supported: spec.foo"
+ */
+export function parseFields(text: string | undefined, resource = ''): [string, string][] {
   if (!text) return []
   return text
     .split(',')
     .filter(Boolean)
     .map((p) => {
-      const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(p.trim())
-      if (!m) throw badRequest(`invalid field selector: ${p}`)
-      return [m[2] === '!=' ? `!${m[1]}` : m[1], m[3]] as [string, string]
+      const m = /^([^!=]*)(!=|==|=)(.*)$/.exec(p)
+      if (!m || /[!=]/.test(m[3])) throw badRequest(`invalid selector: '${text}'; can't understand '${p}'`)
+      const key = m[1].trim()
+      const known = ['metadata.name', 'metadata.namespace', ...(FIELD_LABELS[resource] ?? [])]
+      if (!known.includes(key)) throw badRequest(`field label not supported: ${key}`)
+      return [m[2] === '!=' ? `!${key}` : key, m[3]] as [string, string]
     })
+}
+
+/** Checks list or watch selectors before any answer starts: text that does not parse is a 400. */
+export function checkSelectors(
+  t: ResourceType,
+  opts: { labelSelector?: string; fieldSelector?: string },
+): void {
+  parseLabels(opts.labelSelector)
+  parseFields(opts.fieldSelector, t.resource)
+}
+
+/** parseSelector, with text that does not parse answered as kube-apiserver does: 400 BadRequest. */
+function parseLabels(text: string | undefined): Requirement[] {
+  try {
+    return parseSelector(text)
+  } catch (err) {
+    if (err instanceof SelectorSyntaxError) throw badRequest(err.message)
+    throw err
+  }
 }
 
 function fieldsMatch(o: KObject, fields: [string, string][]): boolean {
@@ -89,24 +185,141 @@ export class MemoryStore implements ObjectStore {
   private readonly outbox: { rv: number; key: string; ev: WatchEvent }[] = []
   private delivering = false
 
-  static load(file: string): MemoryStore {
+  /** The snapshot file this store saves to and its journal's descriptor, when it persists. */
+  private file?: string
+  private journalFd?: number
+  /** The resourceVersion the last snapshot holds. */
+  private savedRv = 0
+  /** Whether durable() syncs the journal to the disk (a write is in the page cache, safe from a process crash, at once). */
+  private syncWrites = true
+  /** Journal writes so far, the count the disk holds, and who waits for which. */
+  private written = 0
+  private synced = 0
+  private syncing = false
+  private readonly syncWaiters: { upTo: number; resolve: () => void; reject: (err: unknown) => void }[] = []
+
+  /**
+   * Opens the store persisted at `file`: the last snapshot, then every write acknowledged after
+   * it, replayed from the journal (`<file>.journal`, one JSON line per write, appended before the
+   * write is applied, and synced before the API answers: see durable()). A torn last line — a crash in the middle of a write that was
+   * therefore never acknowledged — ends the replay.
+   */
+  static load(file: string, opts: { syncWrites?: boolean } = {}): MemoryStore {
     const s = new MemoryStore()
-    if (!existsSync(file)) return s
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { rv: number; objects: Record<string, KObject[]> }
-    s.rv = doc.rv
-    for (const [key, items] of Object.entries(doc.objects)) {
-      const m = new Map<string, KObject>()
-      for (const o of items) m.set(objKey(o.metadata.namespace, o.metadata.name), o)
-      s.data.set(key, m)
+    s.file = file
+    s.syncWrites = opts.syncWrites ?? true
+    if (existsSync(file)) {
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { rv: number; objects: Record<string, KObject[]> }
+      s.rv = doc.rv
+      for (const [key, items] of Object.entries(doc.objects)) {
+        const m = new Map<string, KObject>()
+        for (const o of items) m.set(objKey(o.metadata.namespace, o.metadata.name), o)
+        s.data.set(key, m)
+      }
     }
+    s.savedRv = s.rv
+    const journal = `${file}.journal`
+    if (existsSync(journal)) {
+      for (const line of readFileSync(journal, 'utf8').split('\n')) {
+        if (!line) continue
+        let e: JournalEntry
+        try {
+          e = JSON.parse(line) as JournalEntry
+        } catch {
+          break
+        }
+        if (e.rv <= s.rv) continue
+        let m = s.data.get(e.t)
+        if (!m) {
+          m = new Map()
+          s.data.set(e.t, m)
+        }
+        if (e.o) m.set(e.key, e.o)
+        else m.delete(e.key)
+        s.rv = e.rv
+      }
+    }
+    s.journalFd = openSync(journal, 'a', 0o600)
     return s
   }
 
-  save(file: string): void {
+  /**
+   * Writes a snapshot atomically (a temporary file, synced, renamed over the old one), then
+   * empties the journal it now contains. Throws when it cannot write; the journal still holds
+   * every acknowledged write, so a later save (or the next start) loses nothing.
+   */
+  save(file: string | undefined = this.file): void {
+    if (!file) return
     const objects: Record<string, KObject[]> = {}
     for (const [key, m] of this.data) objects[key] = [...m.values()]
-    writeFileSync(`${file}.tmp`, JSON.stringify({ rv: this.rv, objects }), { mode: 0o600 })
-    renameSync(`${file}.tmp`, file)
+    const tmp = `${file}.tmp`
+    const fd = openSync(tmp, 'w', 0o600)
+    try {
+      writeSync(fd, JSON.stringify({ rv: this.rv, objects }))
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, file)
+    this.savedRv = this.rv
+    if (file === this.file && this.journalFd !== undefined) ftruncateSync(this.journalFd, 0)
+  }
+
+  /** Saves a snapshot only when something was written since the last one. */
+  saveIfChanged(): boolean {
+    if (this.rv === this.savedRv) return false
+    this.save()
+    return true
+  }
+
+  /** Saves and lets go of the journal. */
+  close(): void {
+    this.save()
+    if (this.journalFd !== undefined) closeSync(this.journalFd)
+    this.journalFd = undefined
+  }
+
+  /** Appends one write to the journal before it is applied (it survives a crash of this process from then on). */
+  private journal(line: string): void {
+    if (this.journalFd === undefined) return
+    writeSync(this.journalFd, line)
+    this.written++
+  }
+
+  /**
+   * Resolves once every write made so far is on the disk: the API server awaits it before it
+   * acknowledges a write. One fdatasync (off the event loop) covers every write made before it
+   * started, so writes that arrive together share it (group commit), and requests go on being
+   * served while it runs.
+   */
+  durable(): Promise<void> {
+    if (!this.syncWrites || this.journalFd === undefined || this.synced >= this.written)
+      return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ upTo: this.written, resolve, reject })
+      if (!this.syncing) void this.syncLoop()
+    })
+  }
+
+  private async syncLoop(): Promise<void> {
+    this.syncing = true
+    try {
+      while (this.synced < this.written && this.journalFd !== undefined) {
+        const upTo = this.written
+        try {
+          await fdatasync(this.journalFd)
+        } catch (err) {
+          for (const w of this.syncWaiters.splice(0)) w.reject(err)
+          return
+        }
+        this.synced = upTo
+        for (let i = this.syncWaiters.length - 1; i >= 0; i--) {
+          if (this.syncWaiters[i].upTo <= upTo) this.syncWaiters.splice(i, 1)[0].resolve()
+        }
+      }
+    } finally {
+      this.syncing = false
+    }
   }
 
   resourceVersion(): string {
@@ -129,8 +342,8 @@ export class MemoryStore implements ObjectStore {
   }
 
   list(t: ResourceType, opts: ListOptions = {}): ListResult {
-    const labels = parseSelector(opts.labelSelector)
-    const fields = parseFields(opts.fieldSelector)
+    const labels = parseLabels(opts.labelSelector)
+    const fields = parseFields(opts.fieldSelector, t.resource)
     const items = [...this.table(t).values()]
       .filter((o) => !opts.namespace || !t.namespaced || o.metadata.namespace === opts.namespace)
       .filter((o) => matches(o.metadata.labels, labels) && fieldsMatch(o, fields))
@@ -162,6 +375,7 @@ export class MemoryStore implements ObjectStore {
     }
     const k = objKey(ns, o.metadata.name)
     if (this.table(t).has(k)) throw alreadyExists(t, o.metadata.name)
+    if (t.resource === 'services') this.assignClusterIP(o)
     o.metadata.uid = randomUUID()
     prepareForCreate(t, o)
     o.metadata.creationTimestamp = timestamp()
@@ -173,6 +387,53 @@ export class MemoryStore implements ObjectStore {
     return this.commit(t, 'ADDED', o)
   }
 
+  /** spec.clusterIP, clusterIPs and ipFamilies of a new Service, from the service CIDR (as k3s). */
+  private assignClusterIP(o: KObject): void {
+    const spec = (o.spec ?? {}) as Record<string, unknown>
+    if (spec.type === 'ExternalName') return
+    const used = new Set(
+      [...this.table(RES.services).values()].map((x) =>
+        String((x.spec as { clusterIP?: string })?.clusterIP),
+      ),
+    )
+    const asked =
+      (spec.clusterIP as string | undefined) || (spec.clusterIPs as string[] | undefined)?.[0] || undefined
+    const r = allocateClusterIP(used, asked)
+    if ('causes' in r) throw invalid(RES.services, o.metadata.name, r.causes)
+    o.spec = {
+      ...spec,
+      clusterIP: r.ip,
+      clusterIPs: [r.ip],
+      ipFamilies: spec.ipFamilies ?? ['IPv4'],
+      ipFamilyPolicy: spec.ipFamilyPolicy ?? 'SingleStack',
+      internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
+    }
+  }
+
+  /** An update keeps the Service's ClusterIP when it leaves it out, and may not change it (422). */
+  private keepClusterIP(o: KObject, old: KObject): void {
+    const spec = (o.spec ?? {}) as Record<string, unknown>
+    const was = (old.spec ?? {}) as Record<string, unknown>
+    if (!was.clusterIP || spec.type === 'ExternalName') return
+    const asked = (spec.clusterIP as string | undefined) || (spec.clusterIPs as string[] | undefined)?.[0]
+    if (asked && asked !== was.clusterIP)
+      throw invalid(RES.services, o.metadata.name, [
+        {
+          reason: 'FieldValueInvalid',
+          field: 'spec.clusterIPs[0]',
+          message: `Invalid value: []string{${JSON.stringify(asked)}}: may not change once set`,
+        },
+      ])
+    o.spec = {
+      ...spec,
+      clusterIP: was.clusterIP,
+      clusterIPs: was.clusterIPs,
+      ipFamilies: spec.ipFamilies ?? was.ipFamilies,
+      ipFamilyPolicy: spec.ipFamilyPolicy ?? was.ipFamilyPolicy,
+      internalTrafficPolicy: spec.internalTrafficPolicy ?? was.internalTrafficPolicy,
+    }
+  }
+
   update(t: ResourceType, input: KObject, opts: { dryRun?: boolean } = {}): KObject {
     const o = applyDefaults(t, clone(input))
     const ns = t.namespaced ? (o.metadata.namespace ?? 'default') : undefined
@@ -182,6 +443,7 @@ export class MemoryStore implements ObjectStore {
       throw conflict(t, o.metadata.name)
     }
     validate(t, o, old)
+    if (t.resource === 'services') this.keepClusterIP(o, old)
     o.apiVersion = old.apiVersion
     o.kind = old.kind
     o.metadata = {
@@ -312,16 +574,32 @@ export class MemoryStore implements ObjectStore {
   }
 
   private remove(t: ResourceType, old: KObject): KObject {
-    this.table(t).delete(objKey(old.metadata.namespace, old.metadata.name))
+    const key = objKey(old.metadata.namespace, old.metadata.name)
     const o = clone(old)
-    o.metadata.resourceVersion = String(++this.rv)
+    const rv = this.rv + 1
+    o.metadata.resourceVersion = String(rv)
+    this.journal(`${JSON.stringify({ rv, t: typeKey(t), key })}\n`)
+    this.rv = rv
+    this.table(t).delete(key)
     this.emit(t, 'DELETED', o)
     return clone(o)
   }
 
+  /**
+   * Stores a write: refused past etcd's size limit, journaled, then applied and sent to watchers;
+   * nothing changes when any step before applying fails.
+   */
   private commit(t: ResourceType, type: 'ADDED' | 'MODIFIED', o: KObject): KObject {
-    o.metadata.resourceVersion = String(++this.rv)
-    this.table(t).set(objKey(o.metadata.namespace, o.metadata.name), o)
+    const rv = this.rv + 1
+    o.metadata.resourceVersion = String(rv)
+    const encoded = JSON.stringify(o)
+    if (Buffer.byteLength(encoded) > MAX_OBJECT_BYTES) throw requestTooLarge()
+    const key = objKey(o.metadata.namespace, o.metadata.name)
+    this.journal(
+      `{"rv":${rv},"t":${JSON.stringify(typeKey(t))},"key":${JSON.stringify(key)},"o":${encoded}}\n`,
+    )
+    this.rv = rv
+    this.table(t).set(key, o)
     this.emit(t, type, o)
     return clone(o)
   }
@@ -373,8 +651,8 @@ export class MemoryStore implements ObjectStore {
     const w: Watcher = {
       key: typeKey(t),
       ns: t.namespaced ? opts.namespace : undefined,
-      labels: parseSelector(opts.labelSelector),
-      fields: parseFields(opts.fieldSelector),
+      labels: parseLabels(opts.labelSelector),
+      fields: parseFields(opts.fieldSelector, t.resource),
       cb: onEvent,
       seen: start,
     }
@@ -399,4 +677,32 @@ export class MemoryStore implements ObjectStore {
     if (!outer && this.outbox.length > 0) this.drain()
     return { stop: () => this.watchers.delete(w) }
   }
+}
+
+/**
+ * Saves the store's snapshot every `intervalMs` when something changed. A save that fails (disk
+ * full, a directory gone read-only) never throws out of the timer: it is said once per reason
+ * and tried again on the next tick, while the journal keeps every acknowledged write.
+ * Returns the function that stops it.
+ */
+export function persistPeriodically(
+  store: Pick<MemoryStore, 'saveIfChanged'>,
+  intervalMs: number,
+  log: (line: string) => void,
+): () => void {
+  let lastError = ''
+  const timer = setInterval(() => {
+    try {
+      store.saveIfChanged()
+      if (lastError) log('sandbox: the store is saved again')
+      lastError = ''
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err)
+      if (reason !== lastError)
+        log(`sandbox: saving the store failed (${reason}); the journal keeps every write, trying again`)
+      lastError = reason
+    }
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }

@@ -1,6 +1,8 @@
 import { invalid, type StatusCause } from './api-errors.js'
+import { schemaProblems } from './apiserver/decode.js'
+import { kindMessage } from './apiserver/kube-schema.js'
 import { cronScheduleError, timeZoneError } from './controllers/cron-schedule.js'
-import { fromSelectorObject, type LabelSelectorObject, matches } from './label-selector.js'
+import { fromSelectorObject, type LabelSelectorObject, matches, selectorProblems } from './label-selector.js'
 import type { KObject, ResourceType } from './types.js'
 
 type Obj = Record<string, unknown>
@@ -227,13 +229,9 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
       message: 'Required value: name or generateName is required',
       field: 'metadata.name',
     })
-  else if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) {
-    causes.push({
-      reason: 'FieldValueInvalid',
-      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      field: 'metadata.name',
-    })
-  }
+  // the schema's checks: name formats per kind, required fields, enum values (see decode.ts)
+  const message = kindMessage(t)
+  if (message) causes.push(...schemaProblems(message, t.resource, o))
   const containersOf = (spec: unknown, path: string) => {
     const cs = obj(spec).containers
     if (!Array.isArray(cs) || cs.length === 0) {
@@ -260,8 +258,12 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
     const selector = spec.selector as LabelSelectorObject | undefined
     const tpl = obj(spec.template)
     const labels = obj(tpl.metadata).labels as Record<string, string> | undefined
+    const selectorErrors = selectorProblems(selector, 'spec.selector')
+    causes.push(...selectorErrors)
     if (!selector || fromSelectorObject(selector).length === 0) {
       causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.selector' })
+    } else if (selectorErrors.length > 0) {
+      // the selector's own problems are reported above
     } else if (!matches(labels, fromSelectorObject(selector))) {
       causes.push({
         reason: 'FieldValueInvalid',
@@ -360,5 +362,12 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
       if (tzWhy) causes.push({ reason: 'FieldValueInvalid', message: tzWhy, field: 'spec.timeZone' })
     }
   }
-  if (causes.length > 0) throw invalid(t, name || '', causes)
+  const seen = new Set<string>()
+  const unique = causes.filter((c) => {
+    const key = `${c.field}\0${c.reason}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  if (unique.length > 0) throw invalid(t, name || '', unique)
 }

@@ -121,6 +121,8 @@ export interface ObjectStore {
   resourceVersion(): string
   /** Namespace controller: deletes the content of a Terminating namespace, then the namespace once empty. */
   emptyNamespace(namespace: string): void
+  /** Resolves once every write so far is on the disk (a store that persists nothing resolves at once). */
+  durable?(): Promise<void>
 }
 
 /** What the apiserver needs from the kubelets for pod subresources. */

@@ -24,7 +24,9 @@ describe('docs/commands/ command reference', () => {
         ).toBe(want)
       }
       // the reference holds each command's usage and flags, e.g. release's --steps
-      expect(readFileSync(join(repoRoot, 'docs', 'commands', 'release.md'), 'utf8')).toContain('--steps=<value>')
+      expect(readFileSync(join(repoRoot, 'docs', 'commands', 'release.md'), 'utf8')).toContain(
+        '--steps=<value>',
+      )
     } finally {
       rmSync(join(repoRoot, out), { recursive: true, force: true })
     }

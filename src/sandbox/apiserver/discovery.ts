@@ -1,4 +1,5 @@
 import { ALL_RESOURCES, type ResourceInfo } from '../resources.js'
+import { kindMessage, openapiName, openapiSchemas } from './kube-schema.js'
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 
@@ -100,7 +101,7 @@ export function openapiV3Root() {
   const paths: Record<string, { serverRelativeURL: string }> = {}
   for (const g of groupVersions()) {
     const p = g.group ? `apis/${g.group}/${g.version}` : `api/${g.version}`
-    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=edgecanary1` }
+    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=edgecanary2` }
   }
   return { paths }
 }
@@ -112,7 +113,8 @@ export function openapiV3For(group: string, version: string) {
   const paths: Record<string, unknown> = {}
   const schemas: Record<string, unknown> = {}
   for (const r of rs) {
-    const schemaName = `io.k8s.api.${group || 'core'}.${version}.${r.kind}`
+    const message = kindMessage(r)
+    const schemaName = message ? openapiName(message) : `io.k8s.api.${group || 'core'}.${version}.${r.kind}`
     const gvk = [{ group, version, kind: r.kind }]
     const path = r.namespaced
       ? `${prefix}/namespaces/{namespace}/${r.resource}/{name}`
@@ -128,6 +130,14 @@ export function openapiV3For(group: string, version: string) {
           },
         },
       },
+    }
+    if (message) {
+      // the kind's schema from the table the server validates with (kube-schema.json)
+      Object.assign(
+        schemas,
+        openapiSchemas([message], (m) => (m === message ? gvk[0] : undefined)),
+      )
+      continue
     }
     schemas[schemaName] = {
       type: 'object',

@@ -10,6 +10,7 @@ import {
   badRequest,
   internalError,
   methodNotAllowed,
+  notAcceptable,
   notFound,
   tooManyRequests,
   unauthorized,
@@ -17,7 +18,10 @@ import {
 } from '../api-errors.js'
 import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../node-join.js'
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
+import { checkSelectors } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
+import { jsonTextDepth, MAX_JSON_DEPTH, parseJsonBody, readLimitedBody, tooDeep, valueDepth } from './body.js'
+import { decodeObject, fieldValidationOf } from './decode.js'
 import {
   apiGroupList,
   apiResourceList,
@@ -26,8 +30,11 @@ import {
   openapiV3Root,
   versionInfo,
 } from './discovery.js'
+import { kindMessage } from './kube-schema.js'
+import { queryBool, queryDryRun, queryIncludeObject, queryInt, queryTimeout } from './params.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 import { ensurePki } from './pki.js'
+import { answerFormat, decodeEnvelope, encodeEnvelope, PROTOBUF } from './protobuf.js'
 import { tableFor, wantsTable } from './tables.js'
 
 export interface ApiServer {
@@ -141,7 +148,13 @@ export async function startApiServer(opts: {
     }
     const route = parseRoute(path)
     if (!route) throw notFoundPath(path)
-    return serveResource(req, res, url, method, route)
+    if (route.sub === 'proxy' || route.sub === 'log') return serveResource(req, res, url, method, route)
+    const format = answerFormat(req.headers.accept)
+    if (!format || (format === 'protobuf' && (queryBool(url.searchParams, 'watch') || wantsTable(req))))
+      throw notAcceptable()
+    // a write is acknowledged only once it is on the disk
+    const durable = method === 'GET' ? res : durableResponse(res)
+    return serveResource(req, format === 'protobuf' ? protobufResponse(durable) : durable, url, method, route)
   }
 
   async function serveResource(
@@ -152,8 +165,30 @@ export async function startApiServer(opts: {
     r: Route,
   ): Promise<void> {
     const q = url.searchParams
-    const dryRun = q.get('dryRun') === 'All'
+    const dryRun = queryDryRun(q)
+    queryTimeout(q)
+    const includeObject = queryIncludeObject(q)
+    const table = (items: KObject[], rv: string) => tableFor(r.res, items, rv, Date.now(), includeObject)
     const t = r.res
+    const message = kindMessage(t)
+    const fieldValidation = method === 'GET' ? 'Ignore' : fieldValidationOf(q)
+    /**
+     * A body (or a patched object) through the kind's schema: wrong types are a 400, unknown
+     * fields dropped, refused (Strict) or warned about (Warn) — except those `before` already had.
+     */
+    const decode = (value: unknown, before?: KObject): KObject => {
+      if (!message) return value as KObject
+      const { object, warnings } = decodeObject(message, t, value, 'Warn')
+      if (warnings.length === 0 || fieldValidation === 'Ignore') return object as KObject
+      const had = before ? new Set(decodeObject(message, t, before, 'Warn').warnings) : new Set<string>()
+      const fresh = warnings.filter((w) => !had.has(w))
+      if (fieldValidation === 'Strict' && fresh.length > 0)
+        throw badRequest(
+          `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${fresh.join(', ')}`,
+        )
+      for (const w of fresh) res.appendHeader('warning', `299 - ${JSON.stringify(w)}`)
+      return object as KObject
+    }
     if (r.sub === 'proxy' && t === RES.pods) return proxy(req, res, r)
     if (r.sub === 'log' && t === RES.pods) return logs(res, r, q)
     if (!r.name) {
@@ -163,16 +198,19 @@ export async function startApiServer(opts: {
           labelSelector: q.get('labelSelector') ?? undefined,
           fieldSelector: q.get('fieldSelector') ?? undefined,
         }
-        if (q.get('watch') === 'true' || q.get('watch') === '1')
+        queryInt(q, 'limit')
+        checkSelectors(t, listOpts)
+        if (queryBool(q, 'watch'))
           return watch(
             req,
             res,
             t,
             { ...listOpts, resourceVersion: q.get('resourceVersion') ?? undefined },
             q,
+            includeObject,
           )
         const list = store.list(t, listOpts)
-        if (wantsTable(req)) return sendJson(res, 200, tableFor(t, list.items, list.resourceVersion))
+        if (wantsTable(req)) return sendJson(res, 200, table(list.items, list.resourceVersion))
         return sendJson(res, 200, {
           kind: `${t.kind}List`,
           apiVersion: apiVersionOf(t),
@@ -181,7 +219,7 @@ export async function startApiServer(opts: {
         })
       }
       if (method === 'POST') {
-        const body = (await readJson(req)) as KObject
+        const body = decode(await readJson(req))
         if (t.namespaced) body.metadata = { ...body.metadata, namespace: r.ns ?? body.metadata?.namespace }
         return sendJson(res, 201, store.create(t, body, { dryRun }))
       }
@@ -210,7 +248,7 @@ export async function startApiServer(opts: {
       const body = await readBody(req)
       const scale =
         method === 'PUT'
-          ? (JSON.parse(body) as { spec?: { replicas?: number } })
+          ? (parseText(body, 'json') as { spec?: { replicas?: number } })
           : (patchDoc(req, scaleOf(o), body) as { spec?: { replicas?: number } })
       const replicas = scale.spec?.replicas
       if (typeof replicas !== 'number') throw badRequest('spec.replicas is required')
@@ -221,7 +259,7 @@ export async function startApiServer(opts: {
       if (method === 'GET') return sendJson(res, 200, current())
       const o = current()
       const body = await readBody(req)
-      const next = method === 'PUT' ? (JSON.parse(body) as KObject) : (patchDoc(req, o, body) as KObject)
+      const next = decode(method === 'PUT' ? parseText(body, 'json') : patchDoc(req, o, body, message), o)
       next.metadata = {
         ...o.metadata,
         resourceVersion: method === 'PUT' ? next.metadata?.resourceVersion : undefined,
@@ -231,11 +269,11 @@ export async function startApiServer(opts: {
     if (r.sub) throw notFoundPath(url.pathname)
     if (method === 'GET') {
       const o = current()
-      if (wantsTable(req)) return sendJson(res, 200, tableFor(t, [o], o.metadata.resourceVersion ?? ''))
+      if (wantsTable(req)) return sendJson(res, 200, table([o], o.metadata.resourceVersion ?? ''))
       return sendJson(res, 200, o)
     }
     if (method === 'PUT') {
-      const body = (await readJson(req)) as KObject
+      const body = decode(await readJson(req), store.get(t, r.ns, name))
       body.metadata = { ...body.metadata, name, namespace: r.ns }
       if (t === RES.leases && !store.get(t, r.ns, name))
         return sendJson(res, 201, store.create(t, body, { dryRun }))
@@ -247,11 +285,11 @@ export async function startApiServer(opts: {
       const existing = store.get(t, r.ns, name)
       if (!existing) {
         if (type !== 'application/apply-patch+yaml') throw notFound(t, name)
-        const created = parseYaml(body) as KObject
+        const created = decode(parseText(body, type))
         created.metadata = { ...created.metadata, name, namespace: r.ns }
         return sendJson(res, 201, store.create(t, created, { dryRun }))
       }
-      const next = patchDoc(req, existing, body) as KObject
+      const next = decode(patchDoc(req, existing, body, message), existing)
       if (!next.metadata?.resourceVersion) next.metadata = { ...next.metadata, resourceVersion: undefined }
       next.metadata.resourceVersion = (patchedRv(body) ?? undefined) as string | undefined
       return sendJson(res, 200, store.update(t, next, { dryRun }))
@@ -259,15 +297,15 @@ export async function startApiServer(opts: {
     if (method === 'DELETE') {
       const raw = await readBody(req)
       const opts = raw
-        ? (JSON.parse(raw) as {
+        ? (parseText(raw, 'json') as {
             gracePeriodSeconds?: number
             propagationPolicy?: string
             preconditions?: { uid?: string }
           })
         : {}
-      const grace = q.get('gracePeriodSeconds') ?? opts.gracePeriodSeconds
+      const grace = queryInt(q, 'gracePeriodSeconds') ?? opts.gracePeriodSeconds
       const o = store.delete(t, r.ns, name, {
-        gracePeriodSeconds: grace === undefined || grace === null ? undefined : Number(grace),
+        gracePeriodSeconds: grace,
         propagationPolicy: q.get('propagationPolicy') ?? opts.propagationPolicy,
         preconditionUid: opts.preconditions?.uid,
         dryRun,
@@ -283,8 +321,10 @@ export async function startApiServer(opts: {
     t: ResourceInfo,
     o: { namespace?: string; labelSelector?: string; fieldSelector?: string; resourceVersion?: string },
     q: URLSearchParams,
+    includeObject: 'None' | 'Metadata' | 'Object',
   ): void {
     const table = wantsTable(req)
+    const timeout = Math.min(queryInt(q, 'timeoutSeconds') ?? 1800, 3600) * 1000
     res.writeHead(200, {
       'content-type': 'application/json',
       'transfer-encoding': 'chunked',
@@ -299,7 +339,6 @@ export async function startApiServer(opts: {
       clearTimeout(timer)
       if (!res.writableEnded) res.end()
     }
-    const timeout = Math.min(Number(q.get('timeoutSeconds') ?? 1800), 3600) * 1000
     const timer = setTimeout(stop, timeout)
     watches.add(stop)
     req.on('close', stop)
@@ -307,7 +346,16 @@ export async function startApiServer(opts: {
       w = store.watch(t, o, (ev) =>
         send(
           table
-            ? { type: ev.type, object: tableFor(t, [ev.object], ev.object.metadata.resourceVersion ?? '') }
+            ? {
+                type: ev.type,
+                object: tableFor(
+                  t,
+                  [ev.object],
+                  ev.object.metadata.resourceVersion ?? '',
+                  Date.now(),
+                  includeObject,
+                ),
+              }
             : ev,
         ),
       )
@@ -325,10 +373,10 @@ export async function startApiServer(opts: {
     res.on('close', () => ac.abort())
     const lines = opts.pods.logs(r.ns ?? 'default', pod.metadata.name, {
       container: q.get('container') ?? undefined,
-      tailLines: q.has('tailLines') ? Number(q.get('tailLines')) : undefined,
-      timestamps: q.get('timestamps') === 'true',
-      follow: q.get('follow') === 'true',
-      previous: q.get('previous') === 'true',
+      tailLines: queryInt(q, 'tailLines'),
+      timestamps: queryBool(q, 'timestamps'),
+      follow: queryBool(q, 'follow'),
+      previous: queryBool(q, 'previous'),
       signal: ac.signal,
     })
     res.writeHead(200, { 'content-type': 'text/plain' })
@@ -393,6 +441,11 @@ export async function startApiServer(opts: {
   }
 
   async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    // faults change state: only a POST does, so a link followed or a page prefetched does nothing
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST')
+      throw methodNotAllowed(`${req.method} is not allowed on ${path}: use POST`)
+    }
     const f = opts.faults
     if (!f) return sendJson(res, 501, { message: 'no fault control' })
     const body = ((await readJson(req).catch(() => ({}))) ?? {}) as {
@@ -433,6 +486,56 @@ export async function startApiServer(opts: {
     if ('error' in node) throw badRequest(node.error)
     const { created } = await join.register(node)
     return sendJson(res, created ? 201 : 200, { ...node, created })
+  }
+
+  /** The response, with its answer held back until the store has synced the writes made so far. */
+  function durableResponse(res: ServerResponse): ServerResponse {
+    const end = res.end.bind(res)
+    const writeHead = res.writeHead.bind(res)
+    let head: Parameters<ServerResponse['writeHead']> | undefined
+    return Object.assign(res, {
+      writeHead: (...args: Parameters<ServerResponse['writeHead']>) => {
+        head = args
+        return res
+      },
+      end: (chunk?: unknown) => {
+        const finish = () => {
+          if (head) writeHead(...head)
+          end(chunk as string)
+        }
+        const sync = store.durable?.()
+        if (!sync) finish()
+        else
+          sync.then(finish, (err: unknown) => {
+            head = undefined
+            const status = internalError(`the write could not be synced: ${(err as Error).message}`).status
+            const text = JSON.stringify(status)
+            writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+            end(text)
+          })
+        return res
+      },
+    }) as ServerResponse
+  }
+
+  /** The response, its JSON answer sent as a Kubernetes protobuf object instead (Accept asked only for that). */
+  function protobufResponse(res: ServerResponse): ServerResponse {
+    const end = res.end.bind(res)
+    const writeHead = res.writeHead.bind(res)
+    let code = 200
+    return Object.assign(res, {
+      writeHead: (status: number) => {
+        code = status
+        return res
+      },
+      end: (chunk?: unknown) => {
+        const obj = JSON.parse(String(chunk ?? '{}')) as { apiVersion?: string; kind?: string }
+        const bytes = encodeEnvelope(obj.apiVersion ?? 'v1', obj.kind ?? '', obj)
+        writeHead(code, { 'content-type': PROTOBUF, 'content-length': bytes.length })
+        end(bytes)
+        return res
+      },
+    }) as ServerResponse
   }
 
   function failRequests(o: { status: 500 | 429; count?: number; seconds?: number }): void {
@@ -522,17 +625,17 @@ function scaleOf(o: KObject) {
   }
 }
 
-function patchDoc(req: IncomingMessage, doc: unknown, body: string): unknown {
+function patchDoc(req: IncomingMessage, doc: unknown, body: string, message?: string): unknown {
   const type = (req.headers['content-type'] ?? '').split(';')[0]
   switch (type) {
     case 'application/merge-patch+json':
-      return mergePatch(doc, JSON.parse(body))
+      return mergePatch(doc, parseText(body, type))
     case 'application/strategic-merge-patch+json':
-      return strategicMergePatch(doc, JSON.parse(body))
+      return strategicMergePatch(doc, parseText(body, type), message)
     case 'application/json-patch+json':
-      return jsonPatch(doc, JSON.parse(body))
+      return jsonPatch(doc, parseText(body, type))
     case 'application/apply-patch+yaml':
-      return strategicMergePatch(doc, parseYaml(body))
+      return strategicMergePatch(doc, parseText(body, type), message)
     default:
       throw unsupportedMediaType(type)
   }
@@ -549,21 +652,34 @@ function patchedRv(body: string): string | undefined {
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const c of req) chunks.push(c as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return (await readLimitedBody(req)).toString('utf8')
+}
+
+/** A body as JSON or YAML, bounded in size (413) and depth (400); text that does not parse is a 400. */
+function parseText(text: string, type: string): unknown {
+  try {
+    if (!type.includes('yaml')) return parseJsonBody(text)
+    if (jsonTextDepth(text) > MAX_JSON_DEPTH) throw tooDeep()
+    const value: unknown = parseYaml(text)
+    if (valueDepth(value) > MAX_JSON_DEPTH) throw tooDeep()
+    return value
+  } catch (err) {
+    if (err instanceof ApiStatusError) throw err
+    throw badRequest(`invalid request body: ${(err as Error).message}`)
+  }
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim()
+  if (type === PROTOBUF) {
+    const object = decodeEnvelope(await readLimitedBody(req))
+    if (valueDepth(object) > MAX_JSON_DEPTH) throw tooDeep()
+    return object
+  }
   if (type.includes('protobuf')) throw unsupportedMediaType(type)
   const text = await readBody(req)
   if (!text) return {}
-  try {
-    return type.includes('yaml') ? parseYaml(text) : JSON.parse(text)
-  } catch (err) {
-    throw badRequest(`invalid request body: ${(err as Error).message}`)
-  }
+  return parseText(text, type)
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {

@@ -1,4 +1,6 @@
+import { applyJsonPatch, JsonPatchApplyError } from '../../core/json-patch.js'
 import { badRequest, patchNotApplied } from '../api-errors.js'
+import { type FieldDef, jsonFields, messageDef, SPECIAL } from './kube-schema.js'
 
 type Json = unknown
 type Obj = Record<string, unknown>
@@ -23,30 +25,27 @@ export function mergePatch(target: Json, patch: Json): Json {
   return out
 }
 
-/** List merge keys of the strategic merge patch, by field name (the fields kubectl touches). */
-const MERGE_KEYS: Record<string, string> = {
-  containers: 'name',
-  initContainers: 'name',
-  env: 'name',
-  volumes: 'name',
-  volumeMounts: 'mountPath',
-  ports: 'containerPort',
-  conditions: 'type',
-  readinessGates: 'conditionType',
-  imagePullSecrets: 'name',
+/** The message of a field's values when they are objects of the schema, else undefined. */
+function elementMessage(f: FieldDef | undefined): string | undefined {
+  const t = f?.type
+  return t && !f?.map && messageDef(t) && !SPECIAL.has(t) ? t : undefined
 }
 
 /**
- * Strategic merge patch for the fields kubectl and edgecanary use: lists with a merge key
- * (containers and env by name, ports by containerPort, …) merge element-wise;
- * `$setElementOrder/<list>`, `$patch: delete|replace` and `$retainKeys` are interpreted and
- * never stored; `$deleteFromPrimitiveList/<list>` removes values.
+ * Strategic merge patch with the patch strategies and merge keys of the kind's schema
+ * (`x-kubernetes-patch-strategy` / `x-kubernetes-patch-merge-key`, from generated.proto's
+ * `+patchStrategy` / `+patchMergeKey`): a list with strategy `merge` and a key merges element
+ * by key (containers by name, Service ports by port, container ports by containerPort), one
+ * with `merge` and no key is a set (metadata.finalizers), every other list is replaced;
+ * `$setElementOrder/<list>`, `$patch: delete|replace`, `$retainKeys` and
+ * `$deleteFromPrimitiveList/<list>` are interpreted and never stored. Without a schema
+ * (`message` undefined) lists are replaced, as for a merge patch.
  *
- *   strategicMergePatch({ containers: [{ name: 'a', image: '1' }, { name: 'b', image: '1' }] },
- *                       { containers: [{ name: 'b', image: '2' }] })
- *   → { containers: [{ name: 'a', image: '1' }, { name: 'b', image: '2' }] }
+ *   strategicMergePatch({ spec: { ports: [{ port: 80, name: 'http' }] } },
+ *                       { spec: { ports: [{ port: 443, name: 'https' }] } }, 'k8s.io.api.core.v1.Service')
+ *   → { spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }] } }
  */
-export function strategicMergePatch(target: Json, patch: Json, field = ''): Json {
+export function strategicMergePatch(target: Json, patch: Json, message?: string): Json {
   if (!isObj(patch)) return patch
   if (patch.$patch === 'replace') {
     const { $patch: _, ...rest } = patch
@@ -58,6 +57,7 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
     const keep = new Set(patch.$retainKeys as string[])
     out = Object.fromEntries(Object.entries(out).filter(([k]) => keep.has(k)))
   }
+  const fields = message ? jsonFields(message) : undefined
   for (const [k, v] of Object.entries(patch)) {
     if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue
     if (k.startsWith('$deleteFromPrimitiveList/')) {
@@ -70,17 +70,34 @@ export function strategicMergePatch(target: Json, patch: Json, field = ''): Json
       delete out[k]
       continue
     }
-    // a Service's spec.ports merge by port (types.go patchMergeKey), a container's by containerPort
-    const key = k === 'ports' && field === 'spec' ? 'port' : MERGE_KEYS[k]
-    if (Array.isArray(v) && key && Array.isArray(out[k])) {
-      out[k] = mergeList(out[k] as Json[], v, key, patch[`$setElementOrder/${k}`] as Obj[] | undefined, k)
+    const f = fields?.get(k)?.f
+    const order = patch[`$setElementOrder/${k}`] as Json[] | undefined
+    if (Array.isArray(v) && f?.repeated && f.patchStrategy?.split(',').includes('merge')) {
+      const base = Array.isArray(out[k]) ? (out[k] as Json[]) : []
+      out[k] = f.patchMergeKey
+        ? mergeList(base, v, f.patchMergeKey, order as Obj[] | undefined, elementMessage(f))
+        : mergeSet(base, v, order)
     } else if (Array.isArray(v)) {
       out[k] = v.map((x) => stripDirectives(x))
     } else {
-      const merged = strategicMergePatch(out[k], v, k)
+      const merged = strategicMergePatch(out[k], v, elementMessage(f))
       if (merged === undefined) delete out[k]
       else out[k] = merged
     }
+  }
+  return out
+}
+
+/** A list of primitives with strategy merge: a set, new values appended, `$setElementOrder` ordering. */
+function mergeSet(base: Json[], patch: Json[], order: Json[] | undefined): Json[] {
+  const out = [...base]
+  for (const x of patch) if (!out.includes(x)) out.push(x)
+  if (order) {
+    const rank = (x: Json) => {
+      const i = order.indexOf(x)
+      return i < 0 ? order.length : i
+    }
+    out.sort((a, b) => rank(a) - rank(b))
   }
   return out
 }
@@ -90,7 +107,7 @@ function mergeList(
   patch: Json[],
   key: string,
   order: Obj[] | undefined,
-  field: string,
+  element: string | undefined,
 ): Json[] {
   const out = [...base]
   for (const item of patch) {
@@ -100,7 +117,7 @@ function mergeList(
       if (idx >= 0) out.splice(idx, 1)
       continue
     }
-    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, field)
+    if (idx >= 0) out[idx] = strategicMergePatch(out[idx], item, element)
     else out.push(stripDirectives(item))
   }
   if (order) {
@@ -123,91 +140,18 @@ function stripDirectives(v: Json): Json {
   )
 }
 
-interface JsonPatchOp {
-  op: string
-  path: string
-  value?: Json
-  from?: string
-}
-
-function pointer(path: string): string[] {
-  if (path === '') return []
-  if (!path.startsWith('/')) throw patchNotApplied(`invalid JSON pointer ${path}`)
-  return path
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-}
-
-function getAt(doc: Json, parts: string[]): Json {
-  let cur = doc
-  for (const p of parts) {
-    if (Array.isArray(cur)) cur = cur[Number(p)]
-    else if (isObj(cur)) cur = cur[p]
-    else return undefined
-  }
-  return cur
-}
-
 /**
- * RFC 6902 JSON patch: add, remove, replace, move, copy, test. A patch that is not a list is a
- * 400; one that does not apply (a failed test, a missing path) is kube-apiserver's 422.
+ * RFC 6902 JSON patch as kube-apiserver applies it: a patch that is not a list is a 400; one that
+ * does not apply (a failed test, a missing path, a bad index, `__proto__`) is its 422.
  *
  *   jsonPatch({ spec: { replicas: 3 } }, [{ op: 'replace', path: '/spec/replicas', value: 5 }]) → { spec: { replicas: 5 } }
  */
-export function jsonPatch(doc: Json, ops: JsonPatchOp[]): Json {
+export function jsonPatch(doc: Json, ops: unknown): Json {
   if (!Array.isArray(ops)) throw badRequest('a JSON patch must be an array of operations')
-  let root = structuredClone(doc)
-  for (const op of ops) {
-    const parts = pointer(op.path)
-    const parent = parts.length === 0 ? undefined : getAt(root, parts.slice(0, -1))
-    const last = parts[parts.length - 1]
-    const set = (value: Json, insert: boolean) => {
-      if (parts.length === 0) {
-        root = value
-        return
-      }
-      if (Array.isArray(parent)) {
-        const i = last === '-' ? parent.length : Number(last)
-        if (insert) parent.splice(i, 0, value)
-        else parent[i] = value
-      } else if (isObj(parent)) parent[last] = value
-      else throw patchNotApplied(`path ${op.path} does not exist`)
-    }
-    const remove = () => {
-      if (Array.isArray(parent)) parent.splice(Number(last), 1)
-      else if (isObj(parent) && last in parent) delete parent[last]
-      else throw patchNotApplied(`path ${op.path} does not exist`)
-    }
-    switch (op.op) {
-      case 'add':
-        set(structuredClone(op.value), true)
-        break
-      case 'replace':
-        if (getAt(root, parts) === undefined) throw patchNotApplied(`replace: path ${op.path} does not exist`)
-        set(structuredClone(op.value), false)
-        break
-      case 'remove':
-        remove()
-        break
-      case 'test':
-        if (JSON.stringify(getAt(root, parts)) !== JSON.stringify(op.value))
-          throw patchNotApplied(`testing value ${op.path} failed: test failed`)
-        break
-      case 'move':
-      case 'copy': {
-        const from = pointer(op.from ?? '')
-        const value = structuredClone(getAt(root, from))
-        if (op.op === 'move') {
-          root = jsonPatch(root, [{ op: 'remove', path: op.from ?? '' }])
-          return jsonPatch(root, [{ op: 'add', path: op.path, value }, ...ops.slice(ops.indexOf(op) + 1)])
-        }
-        set(value, true)
-        break
-      }
-      default:
-        throw patchNotApplied(`unknown JSON patch op ${op.op}`)
-    }
+  try {
+    return applyJsonPatch(doc, ops)
+  } catch (err) {
+    if (err instanceof JsonPatchApplyError) throw patchNotApplied(err.message)
+    throw err
   }
-  return root
 }

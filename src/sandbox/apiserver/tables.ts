@@ -379,9 +379,24 @@ function columnsFor(t: ResourceType, now: number): { columns: Column[]; cells: (
   }
 }
 
-/** A `meta.k8s.io/v1` Table with the columns kubectl users know; rows carry PartialObjectMetadata. */
-export function tableFor(t: ResourceType, items: KObject[], resourceVersion: string, now = Date.now()) {
+/**
+ * A `meta.k8s.io/v1` Table with the columns kubectl users know. Each row's object follows
+ * `includeObject`: PartialObjectMetadata (the default, for `-A`, `--show-labels`, `-L`), the
+ * whole object (`Object`, what `--sort-by` and custom columns read), or none.
+ */
+export function tableFor(
+  t: ResourceType,
+  items: KObject[],
+  resourceVersion: string,
+  now = Date.now(),
+  includeObject: 'None' | 'Metadata' | 'Object' = 'Metadata',
+) {
   const { columns, cells } = columnsFor(t, now)
+  const apiVersion = t.group ? `${t.group}/${t.version}` : t.version
+  const objectOf = (o: KObject) =>
+    includeObject === 'Object'
+      ? { ...o, kind: t.kind, apiVersion }
+      : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata }
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
@@ -389,7 +404,7 @@ export function tableFor(t: ResourceType, items: KObject[], resourceVersion: str
     columnDefinitions: columns,
     rows: items.map((o) => ({
       cells: cells(o),
-      object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+      ...(includeObject === 'None' ? {} : { object: objectOf(o) }),
     })),
   }
 }

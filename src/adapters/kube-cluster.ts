@@ -1,8 +1,14 @@
-import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, type RequestOptions, request } from 'node:https'
+import { stringify } from 'yaml'
+import {
+  type MergedKubeconfig,
+  mergeKubeconfigFiles,
+  minifiedKubeconfig,
+  resolveKubeconfig,
+} from '../core/kubeconfig-rules.js'
 import { UnreachableError, UsageError } from '../errors.js'
-import { kubeconfigPath } from '../kubeconfig-file.js'
+import { kubeconfigFiles } from '../kubeconfig-file.js'
 import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
 import { KubeConfig } from './kube-config.js'
 
@@ -27,44 +33,50 @@ class HttpError extends Error {
  */
 export function connectCluster(o: ConnectOptions = {}): Cluster {
   const kc = new KubeConfig()
-  const file = o.kubeconfig ?? (process.env.KUBECONFIG ? undefined : kubeconfigPath())
-  try {
-    if (file) {
-      if (!existsSync(file)) {
-        throw new UsageError(`kubeconfig ${file} does not exist`, {
-          hint: 'start the sandbox (`edgecanary sandbox up`), bootstrap a cluster (`edgecanary init --hosts ...`), or pass --kubeconfig',
-        })
-      }
-      kc.loadFromFile(file)
-    } else kc.loadFromDefault()
-  } catch (err) {
-    if (err instanceof UsageError) throw err
-    throw new UsageError(
-      `kubeconfig ${file ?? process.env.KUBECONFIG} cannot be read: ${(err as Error).message.split('\n')[0]}`,
-      {
-        hint: 'check the file is a valid kubeconfig (kubectl config view)',
-      },
-    )
-  }
-  if (o.context) {
-    if (!kc.getContexts().some((c) => c.name === o.context)) {
-      throw new UsageError(`context "${o.context}" is not in the kubeconfig`, {
-        hint: `known contexts: ${
-          kc
-            .getContexts()
-            .map((c) => c.name)
-            .join(', ') || 'none'
-        } (kubectl config get-contexts)`,
-      })
-    }
-    kc.setCurrentContext(o.context)
-  }
-  const cluster = kc.getCurrentCluster()
-  if (!kc.getCurrentContext() || !cluster) {
-    throw new UsageError('the kubeconfig has no current context', {
-      hint: 'pass --context NAME or run `kubectl config use-context NAME`',
+  const files = kubeconfigFiles(o.kubeconfig)
+  const shown = files.files.map((f) => f.path).join(':')
+  if (files.explicit && files.files[0].text === undefined) {
+    throw new UsageError(`kubeconfig ${files.files[0].path} does not exist`, {
+      hint: 'start the sandbox (`edgecanary sandbox up`), bootstrap a cluster (`edgecanary init --hosts ...`), or pass --kubeconfig',
     })
   }
+  let merged: MergedKubeconfig
+  try {
+    merged = mergeKubeconfigFiles(files.files)
+  } catch (err) {
+    throw new UsageError(`kubeconfig ${shown} cannot be read: ${(err as Error).message.split('\n')[0]}`, {
+      hint: 'check the file is a valid kubeconfig (kubectl config view)',
+    })
+  }
+  const resolved = resolveKubeconfig(merged, o.context)
+  if ('error' in resolved) {
+    const known = [...merged.contexts.keys()].join(', ') || 'none'
+    if (resolved.error === 'unknown-context') {
+      throw new UsageError(`context "${resolved.name}" is not in the kubeconfig (${shown})`, {
+        hint: `known contexts: ${known} (kubectl config get-contexts)`,
+      })
+    }
+    if (resolved.error === 'unknown-cluster') {
+      throw new UsageError(
+        `the kubeconfig context's cluster "${resolved.name}" is not defined (or has no server) in ${shown}`,
+        {
+          hint: 'kubectl config view shows what is there; kubectl config set-cluster fixes it',
+        },
+      )
+    }
+    throw new UsageError(`the kubeconfig (${shown}) has no current context`, {
+      hint: `pass --context NAME or run \`kubectl config use-context NAME\` (known: ${known}); \`edgecanary sandbox up\` makes one`,
+    })
+  }
+  try {
+    kc.loadFromString(stringify(minifiedKubeconfig(resolved)))
+  } catch (err) {
+    throw new UsageError(`kubeconfig ${shown} cannot be used: ${(err as Error).message.split('\n')[0]}`, {
+      hint: 'check the file is a valid kubeconfig (kubectl config view)',
+    })
+  }
+  const cluster = kc.getCurrentCluster()
+  if (!cluster) throw new UsageError('the kubeconfig has no current context', { hint: 'pass --context NAME' })
   const server = new URL(cluster.server)
   const where = `context ${kc.getCurrentContext()} (${cluster.server})`
 
@@ -179,7 +191,7 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
 
   const self: Cluster = {
     where,
-    contextNamespace: kc.getContextObject(kc.getCurrentContext())?.namespace || undefined,
+    contextNamespace: resolved.namespace,
     async ping() {
       await call('GET', '/version')
     },

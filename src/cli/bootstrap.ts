@@ -8,7 +8,7 @@ import { type HostTarget, hostLabel, resolveHosts } from '../bootstrap/hosts.js'
 import { planBootstrap, type RegistryTrust, registriesYaml } from '../bootstrap/plan.js'
 import type { BootstrapDeps, InstallFiles } from '../bootstrap/service.js'
 import { UsageError } from '../errors.js'
-import { kubeconfigPath, readKubeconfig, writeKubeconfig } from '../kubeconfig-file.js'
+import { kubeconfigPath, mergeIntoKubeconfig, removeContextFromKubeconfig } from '../kubeconfig-file.js'
 import { readPasswordStdin } from '../read-stdin.js'
 import { dockerConfigCredentials } from '../registry/auth.js'
 
@@ -118,9 +118,10 @@ export async function setupBootstrap(f: BootstrapFlagValues): Promise<BootstrapS
         acceptNewHostKeys: f['accept-new-host-keys'],
         sudoPassword,
       }),
-    cluster: (file, ctx) => connectCluster({ kubeconfig: file, context: ctx }),
-    readKubeconfig,
-    writeKubeconfig,
+    // the context may live in any file of $KUBECONFIG: read them all, as kubectl does
+    cluster: (_file, ctx) => connectCluster({ kubeconfig: f.kubeconfig, context: ctx }),
+    mergeKubeconfig: (incoming, ctx) => void mergeIntoKubeconfig(f.kubeconfig, incoming, ctx),
+    removeKubeconfigContext: (ctx) => removeContextFromKubeconfig(f.kubeconfig, ctx),
     nowS: () => Date.now() / 1000,
   }
   return {

@@ -11,6 +11,7 @@ import { UnreachableError, UsageError } from '../errors.js'
 import { kubeconfigFiles } from '../kubeconfig-file.js'
 import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
 import { KubeConfig } from './kube-config.js'
+import { type InformerTransport, informer } from './kube-informer.js'
 
 export interface ConnectOptions {
   kubeconfig?: string
@@ -184,6 +185,63 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
       if (!(err instanceof HttpError && err.code === 404)) throw err
     }
   }
+  /** A streaming GET, line by line (watches); onEnd gets 200 at a normal end, the status when not 200, 0 on an error. */
+  function stream(path: string, onLine: (line: string) => void, onEnd: (status: number) => void): () => void {
+    let stopped = false
+    let ended = false
+    let req: ReturnType<typeof request> | undefined
+    const end = (status: number) => {
+      if (ended || stopped) return
+      ended = true
+      onEnd(status)
+    }
+    const opts: RequestOptions = {
+      method: 'GET',
+      host: server.hostname,
+      port: server.port || (server.protocol === 'https:' ? 443 : 80),
+      path,
+      headers: { accept: 'application/json' },
+    }
+    withCredentials(opts).then(
+      () => {
+        if (stopped) return
+        req = (server.protocol === 'https:' ? request : httpRequest)(opts, (r) => {
+          if (r.statusCode !== 200) {
+            r.resume()
+            r.on('end', () => end(r.statusCode ?? 0))
+            r.on('error', () => end(r.statusCode ?? 0))
+            return
+          }
+          let buf = ''
+          r.setEncoding('utf8')
+          r.on('data', (chunk: string) => {
+            buf += chunk
+            if (buf.length > 16 * 1024 * 1024) req?.destroy(new Error('watch line too long'))
+            for (let i = buf.indexOf('\n'); i >= 0 && !stopped; i = buf.indexOf('\n')) {
+              const line = buf.slice(0, i)
+              buf = buf.slice(i + 1)
+              if (line.trim()) onLine(line)
+            }
+          })
+          r.on('end', () => end(200))
+          r.on('error', () => end(0))
+          r.on('aborted', () => end(0))
+        })
+        req.on('error', () => end(0))
+        req.end()
+      },
+      () => end(0),
+    )
+    return () => {
+      stopped = true
+      req?.destroy()
+    }
+  }
+  const transport: InformerTransport = {
+    list: <T>(path: string) => call<{ items: T[]; metadata?: { resourceVersion?: string } }>('GET', path),
+    stream,
+  }
+
   const ns = (n: string) => `/api/v1/namespaces/${encodeURIComponent(n)}`
   const apps = (n: string) => `/apis/apps/v1/namespaces/${encodeURIComponent(n)}`
   const coord = (n: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(n)}`
@@ -294,6 +352,15 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         stopped = true
         req?.destroy()
       }
+    },
+    inform(resource, n, selector, handlers) {
+      const path = {
+        pods: `${ns(n)}/pods`,
+        deployments: `${apps(n)}/deployments`,
+        leases: `${coord(n)}/leases`,
+        events: `${ns(n)}/events`,
+      }[resource]
+      return informer(transport, path, selector, handlers)
     },
     deleteDeployment: (n, name) =>
       ignore404(call('DELETE', `${apps(n)}/deployments/${name}`, { propagationPolicy: 'Background' })),

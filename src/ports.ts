@@ -59,6 +59,7 @@ export interface Container {
   image: string
   env?: { name: string; value?: string }[]
   ports?: { containerPort: number; name?: string }[]
+  readinessProbe?: { periodSeconds?: number; httpGet?: { path?: string; port?: number | string } }
   [field: string]: unknown
 }
 

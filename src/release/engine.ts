@@ -2,12 +2,18 @@ import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample 
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason, type PodView } from '../core/fast-fail.js'
+import {
+  kubeletObservation,
+  type ProbeObservation,
+  readinessVerdict,
+  warmupAllowanceMs,
+} from '../core/readiness-evidence.js'
 import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
-import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock } from './lock.js'
+import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock, leaseName } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
 import { externalUrl } from './service-url.js'
 import {
@@ -19,7 +25,9 @@ import {
   type ReleaseState,
   readState,
   statePatch,
+  versionOfImage,
 } from './state.js'
+import { ReleaseView } from './watches.js'
 
 export const GATE = 'edgecanary.dev/gate'
 
@@ -36,6 +44,11 @@ export interface ReleasePlanInput {
   env: Record<string, string>
   analysis: AnalysisConfig
   readinessDeadlineMs: number
+  /**
+   * How long a starting canary's failed probes are allowed before they count (default: three
+   * periods of its readiness probe, warmupAllowanceMs); past it, persistent failure rolls back.
+   */
+  readinessWarmupMs?: number
   /** The canary Deployment's progressDeadlineSeconds; past it, Kubernetes marks it ProgressDeadlineExceeded (default 60 s). */
   progressDeadlineMs?: number
   leaseSeconds: number
@@ -141,7 +154,6 @@ function podView(p: Pod): PodView {
 
 const cond = (p: Pod, type: string) =>
   p.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false
-const live = (pods: Pod[]) => pods.filter((p) => !p.metadata.deletionTimestamp)
 
 /**
  * Runs (or resumes) a replica-ratio canary release to promotion or rollback. Returns the
@@ -173,7 +185,18 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
   }
   // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
   const floor = Math.max(epochOn(stable0)?.n ?? -1, epochOn(canary0)?.n ?? -1) + 1
-  const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, { floor })
+  // from here on the release follows its pods, Deployments and Lease by watch, not by polls
+  const view = new ReleaseView(cluster, ns, plan.app, leaseName(plan.app))
+  let lock: HeldLock
+  try {
+    lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, {
+      floor,
+      watched: () => view.currentLease(),
+    })
+  } catch (err) {
+    view.stop()
+    throw err
+  }
   lock.saw(stable0)
   lock.saw(canary0)
   let claimed: (Deployment | undefined)[]
@@ -181,6 +204,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     // from here on, a holder we took over from cannot write these any more
     claimed = await Promise.all([lock.claim(plan.app), lock.claim(canaryName(plan.app))])
   } catch (err) {
+    view.stop()
     await lock.release().catch(() => {})
     throw err
   }
@@ -205,7 +229,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
           startedAt: new Date().toISOString(),
           updatedAt: new Date().toISOString(),
         }
-  const ctx = new ReleaseRun(deps, plan, state, lock)
+  const ctx = new ReleaseRun(deps, plan, state, lock, view)
   // read before the transition below overwrites it: a release stopped while promoting goes on
   // promoting (going back to its last step would scale the already-updated stable down again)
   const inPromotion = resumed && (state.phase === 'Promoting' || state.phase === 'Finalising')
@@ -259,6 +283,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     throw err
   } finally {
     ctx.stopLoad()
+    view.stop()
     // the Events still being written need no lock: both finish side by side
     await Promise.all([ctx.settle(), lock.release().catch(() => {})])
   }
@@ -285,11 +310,12 @@ function keepLockHeld(err: unknown): undefined {
   return undefined
 }
 
-function versionOf(d: Deployment): string | undefined {
-  const image = d.spec.template.spec.containers[0]?.image ?? ''
-  return readState(d)?.phase === 'Succeeded'
-    ? readState(d)?.version
-    : (image.split('@')[0].split(':').pop() ?? undefined)
+/** The version a stable Deployment runs: its last promoted release's, else its image's tag (none for a digest-only image). */
+export function versionOf(d: Deployment): string | undefined {
+  const state = readState(d)
+  return state?.phase === 'Succeeded'
+    ? state.version
+    : versionOfImage(d.spec.template.spec.containers[0]?.image)
 }
 
 class ReleaseRun {
@@ -303,6 +329,7 @@ class ReleaseRun {
     private readonly plan: ReleasePlanInput,
     private readonly state: ReleaseState,
     private readonly lock: HeldLock,
+    private readonly view: ReleaseView,
   ) {
     this.ns = plan.namespace
     this.intervalMs = parseDuration(plan.analysis.interval)
@@ -387,7 +414,9 @@ class ReleaseRun {
   }
 
   private async mustStable(): Promise<Deployment> {
-    const d = await this.cluster.getDeployment(this.ns, this.plan.app)
+    // the watched copy; a Deployment without the app label (made by hand) is read instead
+    const d =
+      this.view.deployment(this.plan.app) ?? (await this.cluster.getDeployment(this.ns, this.plan.app))
     this.lock.saw(d)
     if (!d) throw new Rollback(`Deployment ${this.plan.app} disappeared`)
     return d
@@ -417,7 +446,7 @@ class ReleaseRun {
     await this.gateCanaryPods()
     await this.waitCanaryReady(s.canary)
     // 3. only now remove stable pods
-    await this.lock.patch(this.plan.app, { spec: { replicas: s.stable } })
+    await this.patchStableSpec({ spec: { replicas: s.stable } })
     await this.waitStable(s.stable, false)
     h.update(`analysis: ${this.plan.analysis.iterations} × ${this.plan.analysis.interval}`)
     const failedBefore = this.failedChecks
@@ -435,7 +464,8 @@ class ReleaseRun {
   }
 
   private async canaryPods(): Promise<Pod[]> {
-    return live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=canary`))
+    await this.view.ready
+    return this.view.podsOf('canary')
   }
 
   /** Canary pods that passed the pre-traffic gate: the ones in the Service (not those warming for the next step). */
@@ -477,8 +507,8 @@ class ReleaseRun {
       await this.fastFail(pods)
       const ready = pods.filter((p) => cond(p, 'ContainersReady'))
       if (ready.length >= n) return
-      await this.gateUnready(pods)
-      await this.progressDeadline()
+      this.judgeStartingPods(pods)
+      this.progressDeadline()
       if (Date.now() > deadline) {
         const why = pods
           .map(
@@ -490,17 +520,13 @@ class ReleaseRun {
           `readiness deadline: ${ready.length}/${n} canary pod(s) Ready after ${this.plan.readinessDeadlineMs / 1000}s (${why}); /health never answered 200`,
         )
       }
-      await sleep(75, this.deps.signal)
+      await this.view.changed(250, this.deps.signal)
     }
   }
 
-  private lastProgressCheck = 0
-
-  /** The canary Deployment's Progressing condition: ProgressDeadlineExceeded is a named fast-fail (checked once a second). */
-  private async progressDeadline(): Promise<void> {
-    if (Date.now() - this.lastProgressCheck < 1000) return
-    this.lastProgressCheck = Date.now()
-    const c = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+  /** The canary Deployment's Progressing condition (watched): ProgressDeadlineExceeded is a named fast-fail. */
+  private progressDeadline(): void {
+    const c = this.view.deployment(canaryName(this.plan.app))
     this.lock.saw(c)
     const p = c?.status?.conditions?.find((x) => x.type === 'Progressing')
     if (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded')
@@ -525,29 +551,94 @@ class ReleaseRun {
     }
   }
 
+  /** What each starting canary pod answered edgecanary's own probes, by pod name. */
+  private readonly answers = new Map<string, ProbeObservation[]>()
+  /** When this process first saw each canary pod's container running. */
+  private readonly runningSince = new Map<string, number>()
+  /** Pods with a probe of edgecanary's under way, and when the last one started. */
+  private readonly probing = new Map<string, number>()
+
+  /** How long a starting canary's failures are tolerated: the plan's, else three readiness probe periods. */
+  private warmupMs(pod: Pod): number {
+    return (
+      this.plan.readinessWarmupMs ??
+      warmupAllowanceMs(pod.spec.containers[0]?.readinessProbe, this.plan.readinessDeadlineMs)
+    )
+  }
+
   /**
-   * A canary whose container runs but never turns Ready: ask its /health through the pod
-   * proxy, and after three 5xx answers in a row name that as the reason instead of waiting
-   * for the readiness deadline.
+   * Readiness failures as evidence: for each canary pod whose container runs but is not yet
+   * past the gate, the kubelet's `Unhealthy` events (watched) and edgecanary's own /health and
+   * /version probes through the pod proxy (every 500 ms, in the background) go to
+   * readinessVerdict; persistent failure past the warm-up, or a wrong version, rolls back now
+   * with a reason naming the endpoint and the answer, instead of at the readiness deadline.
    */
-  private async gateUnready(pods: Pod[]): Promise<void> {
+  private judgeStartingPods(pods: Pod[]): void {
+    const now = Date.now()
     for (const pod of pods) {
-      const running = pod.status?.containerStatuses?.[0]?.state?.running
-      if (!running || cond(pod, 'ContainersReady')) continue
-      const health = await this.ask(pod, '/health')
-      const n = health.status >= 500 ? (this.unhealthy.get(pod.metadata.name) ?? 0) + 1 : 0
-      // 503 is what a starting app (or the proxy before it listens) answers; other 5xx are failures
-      if (health.status >= 500 && health.status !== 503) this.sawFailure(Date.now())
-      this.unhealthy.set(pod.metadata.name, n)
-      if (n >= 3 && health.status !== 503) {
-        throw new Rollback(
-          `pre-traffic gate: ${pod.metadata.name} /health answered ${health.status}; it never becomes Ready`,
-        )
+      const name = pod.metadata.name
+      if (!pod.status?.containerStatuses?.[0]?.state?.running || cond(pod, GATE)) continue
+      const since = this.runningSince.get(name) ?? now
+      this.runningSince.set(name, since)
+      if (!cond(pod, 'ContainersReady')) this.probeInBackground(pod)
+      const path = pod.spec.containers[0]?.readinessProbe?.httpGet?.path ?? '/health'
+      const observations = [
+        ...this.view
+          .unhealthyOf(name)
+          .map((e) => kubeletObservation(e.message, e.at, path))
+          .filter((o): o is ProbeObservation => o !== undefined),
+        ...(this.answers.get(name) ?? []),
+      ]
+      const reason = readinessVerdict({
+        pod: name,
+        target: this.plan.version,
+        startedAt: since,
+        now,
+        warmupMs: this.warmupMs(pod),
+        minFailures: 3,
+        observations,
+      })
+      if (reason) {
+        const firstBad = observations.filter((o) => o.at >= since && (o.refused || o.status !== 200))
+        this.sawFailure(firstBad.length > 0 ? Math.min(...firstBad.map((o) => o.at)) : now)
+        throw new Rollback(`pre-traffic gate: ${reason}`)
       }
     }
   }
 
-  private unhealthy = new Map<string, number>()
+  private probeInBackground(pod: Pod): void {
+    const name = pod.metadata.name
+    const last = this.probing.get(name)
+    if (last !== undefined && (last < 0 || Date.now() - last < 500)) return
+    this.probing.set(name, -1)
+    const started = Date.now()
+    const one = (path: string) =>
+      this.ask(pod, path)
+        .catch((err: Error) => ({ status: 0, body: err.message }))
+        .then((r): ProbeObservation => {
+          const refused =
+            r.status === 0 || (r.status === 503 && /connection refused|ECONNREFUSED/i.test(r.body))
+          return {
+            at: Date.now(),
+            source: 'edgecanary',
+            endpoint: path,
+            ...(refused && /refused/i.test(r.body) ? { refused: true } : {}),
+            ...(refused ? {} : { status: r.status }),
+            ...(path === '/version' && r.status === 200 ? { version: r.body.trim() } : {}),
+          }
+        })
+    // a running app's version does not change: once /version has answered 200 it is not asked
+    // again (each request counts for an app whose faults go by request number, FAIL_RATE)
+    const answered = (this.answers.get(name) ?? []).some((o) => o.endpoint === '/version' && o.status === 200)
+    void Promise.all(answered ? [one('/health')] : [one('/health'), one('/version')]).then((obs) => {
+      const list = this.answers.get(name) ?? []
+      list.push(...obs)
+      if (list.length > 200) list.splice(0, list.length - 200)
+      this.answers.set(name, list)
+      this.probing.set(name, started)
+      this.view.poke()
+    })
+  }
 
   private async gateCanaryPods(): Promise<void> {
     for (const pod of await this.canaryPods()) {
@@ -557,7 +648,11 @@ class ReleaseRun {
       for (let i = 0; i < 2 && (check.error || check.health !== 200) && check.version === undefined; i++) {
         check = await this.probe(pod)
       }
-      if (check.version !== undefined && check.version !== this.plan.version) {
+      const bad = check.version !== undefined && check.version !== this.plan.version
+      // a pod the ReplicaSet is removing (a scale-down the watch has not shown yet) drains and
+      // answers 503: only a pod that is still wanted is judged (one read, on this path only)
+      if ((bad || check.error || check.health !== 200) && !(await this.stillWanted(pod))) continue
+      if (bad) {
         throw new Rollback(
           `pre-traffic gate: ${pod.metadata.name} /version is "${check.version}", expected "${this.plan.version}"`,
         )
@@ -574,6 +669,13 @@ class ReleaseRun {
     }
   }
 
+  /** The pod as the API server has it now: there, and not being deleted. */
+  private async stillWanted(pod: Pod): Promise<boolean> {
+    const now = await this.cluster.listPods(this.ns, `app=${this.plan.app},track=canary`)
+    const p = now.find((x) => x.metadata.name === pod.metadata.name)
+    return Boolean(p && !p.metadata.deletionTimestamp)
+  }
+
   private async waitCanaryReady(n: number): Promise<void> {
     const deadline = Date.now() + this.plan.readinessDeadlineMs
     for (;;) {
@@ -583,46 +685,27 @@ class ReleaseRun {
       if (pods.filter((p) => cond(p, 'Ready')).length >= n) return
       if (Date.now() > deadline) throw new Rollback('canary pods passed the gate but did not become Ready')
       await this.gateCanaryPods()
-      await sleep(50, this.deps.signal)
+      await this.view.changed(250, this.deps.signal)
     }
   }
 
   /**
-   * Waits until the stable Deployment has `n` ready pods and, with `all`, only updated ones.
-   * A watch on it ends the wait as soon as the controller reports it; a read every `everyMs`
-   * beside the watch covers a watch that broke (an API server restart) and the deadline.
+   * Waits until the stable Deployment has `n` ready pods and, with `all`, only updated ones:
+   * the watched Deployment ends the wait as soon as the controller reports it.
    */
-  private async waitStable(n: number, all: boolean, everyMs = 75): Promise<void> {
+  private async waitStable(n: number, all: boolean): Promise<void> {
     const deadline = Date.now() + this.plan.readinessDeadlineMs
-    const reached = (d: Deployment) =>
-      stableReached({ generation: d.metadata.generation, status: d.status }, n, all)
-    let seen = false
-    let wake = () => {}
-    const stopWatch = this.cluster.watchDeployment(this.ns, this.plan.app, (d) => {
-      if (!reached(d)) return
-      seen = true
-      wake()
-    })
-    try {
-      for (;;) {
-        if (seen) return
-        const d = await this.mustStable()
-        if (seen || reached(d)) return
-        if (Date.now() > deadline)
-          throw new Rollback(
-            `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
-          )
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, everyMs)
-          wake = () => {
-            clearTimeout(t)
-            resolve()
-          }
-        })
-        wake = () => {}
-      }
-    } finally {
-      stopWatch()
+    await this.view.ready
+    for (;;) {
+      const d = await this.mustStable()
+      // the watched copy may not show this process's last spec write yet: only a copy at least that new decides
+      const current = (d.metadata.generation ?? 0) >= this.stableGeneration
+      if (current && stableReached({ generation: d.metadata.generation, status: d.status }, n, all)) return
+      if (Date.now() > deadline)
+        throw new Rollback(
+          `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
+        )
+      await this.view.changed(1000, this.deps.signal)
     }
   }
 
@@ -641,6 +724,15 @@ class ReleaseRun {
   stopLoad(): void {
     void this.load?.stop()
     this.load = undefined
+  }
+
+  /** The stable Deployment's generation after this process's last change of its spec. */
+  private stableGeneration = 0
+
+  /** A fenced change of the stable Deployment's spec; the waits then wait for a copy of at least its generation. */
+  private async patchStableSpec(patch: object): Promise<void> {
+    const d = await this.lock.patch(this.plan.app, patch)
+    this.stableGeneration = Math.max(this.stableGeneration, d.metadata.generation ?? 0)
   }
 
   /** Time spent waiting for new pods to be started and Ready (canary steps, promotion rollout). */
@@ -748,8 +840,8 @@ class ReleaseRun {
 
   /** Acts on `promote`/`abort` asked from another terminal (annotation on the stable Deployment). */
   private async checkRequests(): Promise<'promote' | 'promote-step' | undefined> {
-    const d = await this.cluster.getDeployment(this.ns, this.plan.app)
-    this.lock.saw(d)
+    await this.view.ready
+    const d = await this.mustStable()
     const req = d?.metadata.annotations?.[REQUEST_ANNOTATION]
     if (!req) return undefined
     if (req === 'abort') {
@@ -780,7 +872,7 @@ class ReleaseRun {
         })
         return
       }
-      await sleep(300, this.deps.signal)
+      await this.view.changed(1000, this.deps.signal)
     }
   }
 
@@ -789,7 +881,7 @@ class ReleaseRun {
     const step = this.state.steps[this.state.step]
     if (!step) return
     const stable = await this.mustStable()
-    const canary = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    const canary = this.view.deployment(canaryName(this.plan.app))
     this.lock.saw(canary)
     const found: string[] = []
     if ((canary?.spec.replicas ?? 0) !== step.canary)
@@ -822,7 +914,7 @@ class ReleaseRun {
     const containers = stable.spec.template.spec.containers.map((c, i) =>
       i === 0 ? { ...c, image: this.state.image } : c,
     )
-    await this.lock.patch(this.plan.app, {
+    await this.patchStableSpec({
       spec: {
         replicas: this.state.replicas,
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
@@ -842,7 +934,7 @@ class ReleaseRun {
       answers.stop()
     }
     this.podStartMs += Date.now() - asked
-    const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
+    const pods = this.view.podsOf('stable')
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)
     const versions = await Promise.all(
       updated.map(async (p) => {
@@ -884,12 +976,12 @@ class ReleaseRun {
     const known = new Set<string>()
     const notBefore = new Map<string, number>()
     let stopped = false
-    const selector = `app=${this.plan.app},track=stable`
     const uidOf = (p: Pod) => p.metadata.uid ?? p.metadata.name
     void (async () => {
       for (let i = 0; !stopped && i < 4000; i++) {
-        const pods = await this.cluster.listPods(this.ns, selector).catch(() => [] as Pod[])
-        const updated = live(pods).filter((p) => p.spec.containers[0]?.image === this.state.image)
+        const updated = this.view
+          .podsOf('stable')
+          .filter((p) => p.spec.containers[0]?.image === this.state.image)
         // every new pod has answered: the rollout has nothing more to show
         if (updated.length >= this.state.replicas && updated.every((p) => known.has(uidOf(p)))) return
         for (const p of updated) {
@@ -906,7 +998,8 @@ class ReleaseRun {
             notBefore.set(uid, Date.now() + 100)
           })
         }
-        await sleep(25)
+        // the next pod change wakes this; a pod that did not answer yet is asked again in 100 ms
+        await this.view.changed(100)
       }
     })()
     return {
@@ -927,7 +1020,7 @@ class ReleaseRun {
     const containers = stable.spec.template.spec.containers.map((c, i) =>
       i === 0 ? { ...c, image: this.state.previousImage } : c,
     )
-    await this.lock.patch(this.plan.app, {
+    await this.patchStableSpec({
       spec: { replicas: this.state.replicas, template: { spec: { containers } } },
     })
     // stable back to full strength and Ready before any canary pod goes

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand, clusterFlags, configFlag } from '../base-command.js'
 import { resolveContext } from '../cli/context.js'
 import { FINAL_PHASES, type Phase } from '../release/state.js'
-import { releaseStatus, type StatusReport } from '../release/status.js'
+import { followReleaseStatus, releaseStatus, type StatusReport } from '../release/status.js'
 
 const ended = (phase: string) => phase === 'NotFound' || FINAL_PHASES.includes(phase as Phase)
 
@@ -29,16 +29,17 @@ export default class Status extends BaseCommand {
     const ctx = await resolveContext(flags, { app: flags.app, findRelease: true })
     await ctx.cluster.ping()
     let last = ''
-    for (let i = 0; ; i++) {
-      const r = await releaseStatus(ctx.cluster, ctx.namespace, ctx.app)
+    const show = (r: StatusReport) => {
       const text = render(r)
       if (text !== last && !this.jsonEnabled())
         process.stdout.write(`${flags.watch ? `[${new Date().toLocaleTimeString()}]\n` : ''}${text}\n`)
       last = text
-      // --watch follows a release to its end (Succeeded, RolledBack, Aborted), then exits
-      if (!flags.watch || ended(r.phase) || i > 36_000) return r
-      await new Promise((res) => setTimeout(res, 1000))
     }
+    const now = await releaseStatus(ctx.cluster, ctx.namespace, ctx.app)
+    show(now)
+    if (!flags.watch || ended(now.phase)) return now
+    // --watch follows a release to its end (Succeeded, RolledBack, Aborted) by watches, then exits
+    return followReleaseStatus(ctx.cluster, ctx.namespace, ctx.app, show, { done: (r) => ended(r.phase) })
   }
 }
 

@@ -62,6 +62,8 @@ export const configSchema = z.strictObject({
   analysis: z._default(analysisSchema, analysisSchema.parse({})),
   progressDeadline: z._default(durationSchema, '60s'),
   readinessDeadline: z._default(durationSchema, '60s'),
+  /** How long a starting canary's failed probes are tolerated (default: three periods of its readiness probe). */
+  readinessWarmup: z.optional(durationSchema),
   leaseDuration: z._default(durationSchema, '15s'),
   notify: z._default(z.array(z.url()), []),
   insecure: z._default(z.boolean(), false),

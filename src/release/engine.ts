@@ -8,6 +8,14 @@ import {
   readinessVerdict,
   warmupAllowanceMs,
 } from '../core/readiness-evidence.js'
+import {
+  afterInterval,
+  driftOf,
+  firstCanary5xx,
+  type GateDecision,
+  gateDecision,
+  startDecision,
+} from '../core/release-decisions.js'
 import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
@@ -18,7 +26,6 @@ import { notify, type ReleaseEvent } from './notify.js'
 import { externalUrl } from './service-url.js'
 import {
   appendHistory,
-  FINAL_PHASES,
   historyName,
   type Phase,
   REQUEST_ANNOTATION,
@@ -174,13 +181,14 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     })
   }
   const prior = readState(stable0)
-  if (prior && prior.version === plan.version && prior.phase === 'Succeeded') {
+  const start = startDecision(prior, plan.version)
+  if (start.action === 'noop' && prior) {
     progress.note(`${plan.app} ${plan.version} is already released (Succeeded): nothing to do`)
     return result(prior, false, true)
   }
-  if (prior && !FINAL_PHASES.includes(prior.phase) && prior.version !== plan.version) {
-    throw new UsageError(`a release of ${plan.app} ${prior.version} is in phase ${prior.phase}`, {
-      hint: `finish it with \`edgecanary promote\` or \`edgecanary abort\`, or resume it with \`edgecanary release ${prior.version}\``,
+  if (start.action === 'refuse') {
+    throw new UsageError(`a release of ${plan.app} ${start.running} is in phase ${start.phase}`, {
+      hint: `finish it with \`edgecanary promote\` or \`edgecanary abort\`, or resume it with \`edgecanary release ${start.running}\``,
     })
   }
   // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
@@ -208,7 +216,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     await lock.release().catch(() => {})
     throw err
   }
-  const resumed = Boolean(prior && !FINAL_PHASES.includes(prior.phase) && prior.version === plan.version)
+  const resumed = start.action === 'resume'
   const stableImage = stable0.spec.template.spec.containers[0]?.image ?? ''
   const state: ReleaseState =
     resumed && prior
@@ -643,23 +651,16 @@ class ReleaseRun {
   private async gateCanaryPods(): Promise<void> {
     for (const pod of await this.canaryPods()) {
       if (cond(pod, GATE) || !cond(pod, 'ContainersReady')) continue
-      // a wrong version fails at once; a passing error gets two more tries (one flaky answer does not decide)
-      let check = await this.probe(pod)
-      for (let i = 0; i < 2 && (check.error || check.health !== 200) && check.version === undefined; i++) {
-        check = await this.probe(pod)
+      // gateDecision: a wrong version fails at once; other failures get two more tries
+      let decision: GateDecision = { action: 'retry' }
+      for (let attempt = 1; decision.action === 'retry'; attempt++) {
+        decision = gateDecision(await this.probe(pod), attempt, this.plan.version)
       }
-      const bad = check.version !== undefined && check.version !== this.plan.version
-      // a pod the ReplicaSet is removing (a scale-down the watch has not shown yet) drains and
-      // answers 503: only a pod that is still wanted is judged (one read, on this path only)
-      if ((bad || check.error || check.health !== 200) && !(await this.stillWanted(pod))) continue
-      if (bad) {
-        throw new Rollback(
-          `pre-traffic gate: ${pod.metadata.name} /version is "${check.version}", expected "${this.plan.version}"`,
-        )
-      }
-      if (check.error) throw new Rollback(`pre-traffic gate: ${pod.metadata.name} ${check.error}`)
-      if (check.health !== 200) {
-        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${check.health}`)
+      if (decision.action === 'fail') {
+        // a pod the ReplicaSet is removing (a scale-down the watch has not shown yet) drains and
+        // answers 503: only a pod that is still wanted is judged (one read, on this path only)
+        if (!(await this.stillWanted(pod))) continue
+        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} ${decision.reason}`)
       }
       // Pods carry no epoch (the ReplicaSet creates them), so this write is checked, not fenced.
       // The window is safe: the gate only opens a pod this holder has just probed healthy at the
@@ -779,8 +780,7 @@ class ReleaseRun {
         // a canary 5xx rolls back at once, without waiting for the interval to end
         const early = this.verdict(this.samples, [])
         if (!early.ok && early.fatal) {
-          const first = this.samples.find((x) => x.version === this.plan.version && (x.status ?? 0) >= 500)
-          this.sawFailure((first as { at?: number } | undefined)?.at ?? Date.now())
+          this.sawFailure(firstCanary5xx(this.samples, this.plan.version) ?? Date.now())
           throw new Rollback(early.reason ?? 'canary failed')
         }
         if (warm && Date.now() >= warmAt) {
@@ -817,8 +817,13 @@ class ReleaseRun {
       h.update(
         `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
       )
-      if (!v.ok && (v.fatal || this.failedChecks >= this.plan.analysis.threshold))
-        throw new Rollback(v.reason ?? 'analysis failed')
+      const next = afterInterval({
+        ok: v.ok,
+        fatal: Boolean(v.fatal),
+        failedChecks: this.failedChecks,
+        threshold: this.plan.analysis.threshold,
+      })
+      if (next === 'rollback') throw new Rollback(v.reason ?? 'analysis failed')
     }
   }
 
@@ -883,16 +888,11 @@ class ReleaseRun {
     const stable = await this.mustStable()
     const canary = this.view.deployment(canaryName(this.plan.app))
     this.lock.saw(canary)
-    const found: string[] = []
-    if ((canary?.spec.replicas ?? 0) !== step.canary)
-      found.push(
-        `${canaryName(this.plan.app)} scaled to ${canary?.spec.replicas ?? 0} outside edgecanary (step ${this.state.step + 1} expects ${step.canary})`,
-      )
-    if ((stable.spec.replicas ?? 0) !== step.stable)
-      found.push(
-        `${this.plan.app} scaled to ${stable.spec.replicas ?? 0} outside edgecanary (step ${this.state.step + 1} expects ${step.stable})`,
-      )
-    const drift = found.join('; ') || undefined
+    const drift = driftOf(
+      step,
+      { stable: stable.spec.replicas ?? 0, canary: canary?.spec.replicas ?? 0 },
+      { app: this.plan.app, step: this.state.step + 1 },
+    )
     if (drift === this.state.drift) return
     this.state.drift = drift
     const d = await this.lock.patch(this.plan.app, statePatch(this.state))

@@ -1,13 +1,8 @@
 import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample } from '../core/analysis.js'
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
-import { fastFailReason, type PodView } from '../core/fast-fail.js'
-import {
-  kubeletObservation,
-  type ProbeObservation,
-  readinessVerdict,
-  warmupAllowanceMs,
-} from '../core/readiness-evidence.js'
+import { fastFailReason } from '../core/fast-fail.js'
+import { warmupAllowanceMs } from '../core/readiness-evidence.js'
 import {
   afterInterval,
   driftOf,
@@ -23,7 +18,9 @@ import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock, leaseName } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
+import { canaryDeployment, canaryName, cond, GATE, podView, versionOf } from './objects.js'
 import { externalUrl } from './service-url.js'
+import { StartingPods } from './starting-pods.js'
 import {
   appendHistory,
   historyName,
@@ -32,11 +29,10 @@ import {
   type ReleaseState,
   readState,
   statePatch,
-  versionOfImage,
 } from './state.js'
 import { ReleaseView } from './watches.js'
 
-export const GATE = 'edgecanary.dev/gate'
+export { canaryDeployment, canaryName, GATE, versionOf }
 
 /** How long before an interval ends the canary pods' /health and /version are asked. */
 const CHECK_LEAD_MS = 150
@@ -97,70 +93,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const t = setTimeout(wake, ms)
     signal?.addEventListener('abort', wake, { once: true })
   })
-
-export function canaryName(app: string): string {
-  return `${app}-canary`
-}
-
-/** The canary Deployment: the stable's pod template, the new image and env, its own track and a readiness gate. */
-export function canaryDeployment(
-  stable: Deployment,
-  app: string,
-  image: string,
-  env: Record<string, string>,
-  replicas: number,
-  progressDeadlineSeconds = 60,
-): Deployment {
-  const tpl = structuredClone(stable.spec.template)
-  const labels = { ...(tpl.metadata?.labels ?? {}), app, track: 'canary' }
-  const containers = tpl.spec.containers.map((c, i) =>
-    i === 0
-      ? {
-          ...c,
-          image,
-          env: [
-            ...(c.env ?? []).filter((e) => !(e.name in env)),
-            ...Object.entries(env).map(([name, value]) => ({ name, value })),
-          ],
-        }
-      : c,
-  )
-  return {
-    metadata: {
-      name: canaryName(app),
-      labels: { app, track: 'canary', 'app.kubernetes.io/managed-by': 'edgecanary' },
-    },
-    spec: {
-      replicas,
-      progressDeadlineSeconds,
-      selector: { matchLabels: { app, track: 'canary' } },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
-      template: {
-        metadata: { ...tpl.metadata, labels },
-        spec: { ...tpl.spec, containers, readinessGates: [{ conditionType: GATE }] },
-      },
-    },
-  }
-}
-
-function podView(p: Pod): PodView {
-  return {
-    name: p.metadata.name,
-    phase: p.status?.phase,
-    createdAt: p.metadata.creationTimestamp,
-    scheduledFalseReason: p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
-      ?.message,
-    containers: (p.status?.containerStatuses ?? []).map((c) => ({
-      waiting: c.state?.waiting,
-      terminated: c.state?.terminated,
-      lastTerminated: c.lastState?.terminated,
-      restartCount: c.restartCount,
-    })),
-  }
-}
-
-const cond = (p: Pod, type: string) =>
-  p.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false
 
 /**
  * Runs (or resumes) a replica-ratio canary release to promotion or rollback. Returns the
@@ -318,14 +250,6 @@ function keepLockHeld(err: unknown): undefined {
   return undefined
 }
 
-/** The version a stable Deployment runs: its last promoted release's, else its image's tag (none for a digest-only image). */
-export function versionOf(d: Deployment): string | undefined {
-  const state = readState(d)
-  return state?.phase === 'Succeeded'
-    ? state.version
-    : versionOfImage(d.spec.template.spec.containers[0]?.image)
-}
-
 class ReleaseRun {
   private samples: RequestSample[] = []
   private load?: { stop(): Promise<void> }
@@ -341,6 +265,14 @@ class ReleaseRun {
   ) {
     this.ns = plan.namespace
     this.intervalMs = parseDuration(plan.analysis.interval)
+    this.starting = new StartingPods({
+      view,
+      ask: (pod, path) => this.ask(pod, path),
+      target: plan.version,
+      warmupMs: (pod) =>
+        plan.readinessWarmupMs ??
+        warmupAllowanceMs(pod.spec.containers[0]?.readinessProbe, plan.readinessDeadlineMs),
+    })
   }
 
   private get cluster(): Cluster {
@@ -559,93 +491,15 @@ class ReleaseRun {
     }
   }
 
-  /** What each starting canary pod answered edgecanary's own probes, by pod name. */
-  private readonly answers = new Map<string, ProbeObservation[]>()
-  /** When this process first saw each canary pod's container running. */
-  private readonly runningSince = new Map<string, number>()
-  /** Pods with a probe of edgecanary's under way, and when the last one started. */
-  private readonly probing = new Map<string, number>()
+  /** Readiness failures of starting canary pods as evidence (starting-pods.ts). */
+  private readonly starting: StartingPods
 
-  /** How long a starting canary's failures are tolerated: the plan's, else three readiness probe periods. */
-  private warmupMs(pod: Pod): number {
-    return (
-      this.plan.readinessWarmupMs ??
-      warmupAllowanceMs(pod.spec.containers[0]?.readinessProbe, this.plan.readinessDeadlineMs)
-    )
-  }
-
-  /**
-   * Readiness failures as evidence: for each canary pod whose container runs but is not yet
-   * past the gate, the kubelet's `Unhealthy` events (watched) and edgecanary's own /health and
-   * /version probes through the pod proxy (every 500 ms, in the background) go to
-   * readinessVerdict; persistent failure past the warm-up, or a wrong version, rolls back now
-   * with a reason naming the endpoint and the answer, instead of at the readiness deadline.
-   */
   private judgeStartingPods(pods: Pod[]): void {
-    const now = Date.now()
-    for (const pod of pods) {
-      const name = pod.metadata.name
-      if (!pod.status?.containerStatuses?.[0]?.state?.running || cond(pod, GATE)) continue
-      const since = this.runningSince.get(name) ?? now
-      this.runningSince.set(name, since)
-      if (!cond(pod, 'ContainersReady')) this.probeInBackground(pod)
-      const path = pod.spec.containers[0]?.readinessProbe?.httpGet?.path ?? '/health'
-      const observations = [
-        ...this.view
-          .unhealthyOf(name)
-          .map((e) => kubeletObservation(e.message, e.at, path))
-          .filter((o): o is ProbeObservation => o !== undefined),
-        ...(this.answers.get(name) ?? []),
-      ]
-      const reason = readinessVerdict({
-        pod: name,
-        target: this.plan.version,
-        startedAt: since,
-        now,
-        warmupMs: this.warmupMs(pod),
-        minFailures: 3,
-        observations,
-      })
-      if (reason) {
-        const firstBad = observations.filter((o) => o.at >= since && (o.refused || o.status !== 200))
-        this.sawFailure(firstBad.length > 0 ? Math.min(...firstBad.map((o) => o.at)) : now)
-        throw new Rollback(`pre-traffic gate: ${reason}`)
-      }
+    const v = this.starting.judge(pods)
+    if (v) {
+      this.sawFailure(v.firstFailureAt)
+      throw new Rollback(`pre-traffic gate: ${v.reason}`)
     }
-  }
-
-  private probeInBackground(pod: Pod): void {
-    const name = pod.metadata.name
-    const last = this.probing.get(name)
-    if (last !== undefined && (last < 0 || Date.now() - last < 500)) return
-    this.probing.set(name, -1)
-    const started = Date.now()
-    const one = (path: string) =>
-      this.ask(pod, path)
-        .catch((err: Error) => ({ status: 0, body: err.message }))
-        .then((r): ProbeObservation => {
-          const refused =
-            r.status === 0 || (r.status === 503 && /connection refused|ECONNREFUSED/i.test(r.body))
-          return {
-            at: Date.now(),
-            source: 'edgecanary',
-            endpoint: path,
-            ...(refused && /refused/i.test(r.body) ? { refused: true } : {}),
-            ...(refused ? {} : { status: r.status }),
-            ...(path === '/version' && r.status === 200 ? { version: r.body.trim() } : {}),
-          }
-        })
-    // a running app's version does not change: once /version has answered 200 it is not asked
-    // again (each request counts for an app whose faults go by request number, FAIL_RATE)
-    const answered = (this.answers.get(name) ?? []).some((o) => o.endpoint === '/version' && o.status === 200)
-    void Promise.all(answered ? [one('/health')] : [one('/health'), one('/version')]).then((obs) => {
-      const list = this.answers.get(name) ?? []
-      list.push(...obs)
-      if (list.length > 200) list.splice(0, list.length - 200)
-      this.answers.set(name, list)
-      this.probing.set(name, started)
-      this.view.poke()
-    })
   }
 
   private async gateCanaryPods(): Promise<void> {

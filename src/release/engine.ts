@@ -1,21 +1,15 @@
-import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample } from '../core/analysis.js'
+import type { PodCheck, RequestSample } from '../core/analysis.js'
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason } from '../core/fast-fail.js'
 import { warmupAllowanceMs } from '../core/readiness-evidence.js'
-import {
-  afterInterval,
-  driftOf,
-  firstCanary5xx,
-  type GateDecision,
-  gateDecision,
-  startDecision,
-} from '../core/release-decisions.js'
-import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
+import { driftOf, type GateDecision, gateDecision, startDecision } from '../core/release-decisions.js'
+import type { PlanStep } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
+import { runAnalysis } from './analysis-loop.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock, leaseName } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
 import { canaryDeployment, canaryName, cond, GATE, podView, versionOf } from './objects.js'
@@ -33,9 +27,6 @@ import {
 import { ReleaseView } from './watches.js'
 
 export { canaryDeployment, canaryName, GATE, versionOf }
-
-/** How long before an interval ends the canary pods' /health and /version are asked. */
-const CHECK_LEAD_MS = 150
 
 export interface ReleasePlanInput {
   app: string
@@ -82,17 +73,6 @@ export interface ReleaseResult {
 class Rollback extends Error {}
 class Abort extends Error {}
 class PromoteNow extends Error {}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', wake)
-      resolve()
-    }
-    const t = setTimeout(wake, ms)
-    signal?.addEventListener('abort', wake, { once: true })
-  })
 
 /**
  * Runs (or resumes) a replica-ratio canary release to promotion or rollback. Returns the
@@ -602,92 +582,49 @@ class ReleaseRun {
   }
 
   /**
-   * `interval × iterations` of analysis. Intervals follow one fixed schedule from the start, so
-   * the checks at the end of one interval run while the next one already collects samples.
-   * With `warm`, the canary is scaled to the next step's count near the end (prewarmDelayMs).
+   * `interval × iterations` of analysis (analysis-loop.ts). With `warm`, the canary is scaled to
+   * the next step's count near the end (prewarmDelayMs).
    */
   private async analyse(
     h: { update(d: string): void },
     warm?: { replicas: number; step: number },
   ): Promise<void> {
-    await this.startLoadIfNeeded()
-    const start = Date.now()
-    const total = this.plan.analysis.iterations * this.intervalMs
-    let warmAt = warm
-      ? start + prewarmDelayMs(total, this.plan.progressDeadlineMs ?? 60_000)
-      : Number.POSITIVE_INFINITY
-    this.samples = []
-    for (let it = 0; it < this.plan.analysis.iterations; it++) {
-      const end = start + (it + 1) * this.intervalMs
-      // the pods' /health and /version are asked in the interval's last moments, so their
-      // answers are in when it ends
-      let checks: Promise<PodCheck[]> | undefined
-      while (Date.now() < end) {
-        if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
-          checks = this.checkServingPods()
-          checks.catch(() => {})
-        }
-        this.checkSignal()
-        await this.checkRequests()
-        const pods = await this.canaryPods()
-        await this.fastFail(pods)
-        // a canary 5xx rolls back at once, without waiting for the interval to end
-        const early = this.verdict(this.samples, [])
-        if (!early.ok && early.fatal) {
-          this.sawFailure(firstCanary5xx(this.samples, this.plan.version) ?? Date.now())
-          throw new Rollback(early.reason ?? 'canary failed')
-        }
-        if (warm && Date.now() >= warmAt) {
-          warmAt = Number.POSITIVE_INFINITY
-          await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: warm.replicas } })
-          this.warmedTo = warm.replicas
-          h.update(
-            `starting ${warm.replicas - this.state.steps[this.state.step].canary} canary pod(s) for step ${warm.step}, held out of the Service until its gate`,
-          )
-        }
-        const wake = checks ? end : end - CHECK_LEAD_MS
-        await sleep(Math.min(250, Math.max(0, wake - Date.now())), this.deps.signal)
-      }
-      const samples = this.samples
-      this.samples = []
-      const v = this.verdict(samples, await (checks ?? this.checkServingPods()))
-      this.state.lastAnalysis = {
-        at: new Date().toISOString(),
-        ok: v.ok,
-        reason: v.reason,
-        canaryRequests: v.canary.requests,
-        canaryErrors: v.canary.errors,
-        p99Ms: v.canary.p99 && Math.round(v.canary.p99),
-      }
-      if (!v.ok) {
-        this.sawFailure(Date.now())
-        this.state.failedChecks = this.failedChecks + 1
-      }
-      // a passing last interval goes out with the transition that follows it (next step,
-      // promotion or pause all write the state); a failed check is written at once, so a
-      // resumed release still counts it
-      if (it < this.plan.analysis.iterations - 1 || !v.ok)
-        await this.lock.patch(this.plan.app, statePatch(this.state))
-      h.update(
-        `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
-      )
-      const next = afterInterval({
-        ok: v.ok,
-        fatal: Boolean(v.fatal),
-        failedChecks: this.failedChecks,
-        threshold: this.plan.analysis.threshold,
-      })
-      if (next === 'rollback') throw new Rollback(v.reason ?? 'analysis failed')
-    }
-  }
-
-  private verdict(samples: RequestSample[], pods: PodCheck[]): IntervalVerdict {
-    return judgeInterval({
-      target: this.plan.version,
-      samples,
-      pods,
-      thresholds: this.plan.analysis,
-    })
+    await runAnalysis(
+      {
+        analysis: this.plan.analysis,
+        target: this.plan.version,
+        intervalMs: this.intervalMs,
+        progressDeadlineMs: this.plan.progressDeadlineMs ?? 60_000,
+        state: this.state,
+        signal: this.deps.signal,
+        samples: () => this.samples,
+        drainSamples: () => {
+          const taken = this.samples
+          this.samples = []
+          return taken
+        },
+        startLoad: () => this.startLoadIfNeeded(),
+        between: async () => {
+          this.checkSignal()
+          await this.checkRequests()
+          await this.fastFail(await this.canaryPods())
+        },
+        checkServingPods: () => this.checkServingPods(),
+        sawFailure: (at) => this.sawFailure(at),
+        warm: async (replicas) => {
+          await this.lock.patch(canaryName(this.plan.app), { spec: { replicas } })
+          this.warmedTo = replicas
+        },
+        writeState: async () => {
+          await this.lock.patch(this.plan.app, statePatch(this.state))
+        },
+        rollback: (reason) => {
+          throw new Rollback(reason)
+        },
+      },
+      h,
+      warm,
+    )
   }
 
   /** Throws Abort when `edgecanary abort` asked for it; any other request is left to the caller. */

@@ -18,6 +18,19 @@ export interface ConnectOptions {
   context?: string
 }
 
+/** Whether a body is a Status the API server wrote about itself, not about reaching a pod. */
+function apiServerStatus(body: string): boolean {
+  try {
+    const j = JSON.parse(body) as { kind?: string; message?: string }
+    return (
+      j.kind === 'Status' &&
+      !/error trying to reach service|connection refused|no endpoints/i.test(j.message ?? '')
+    )
+  } catch {
+    return false
+  }
+}
+
 class HttpError extends Error {
   constructor(
     readonly code: number,
@@ -247,6 +260,35 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
   const coord = (n: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(n)}`
   const q = (sel: string) => `?labelSelector=${encodeURIComponent(sel)}`
 
+  async function proxyOnce(
+    n: string,
+    pod: string,
+    port: number | string,
+    path: string,
+  ): Promise<{ status: number; body: string }> {
+    const opts: RequestOptions = {
+      method: 'GET',
+      host: server.hostname,
+      port: server.port || 443,
+      path: `${ns(n)}/pods/${pod}:${port}/proxy${path}`,
+      headers: { accept: '*/*' },
+      timeout: 5000,
+    }
+    await withCredentials(opts)
+    return new Promise((resolve) => {
+      const req = request(opts, (r) => {
+        const chunks: Buffer[] = []
+        r.on('data', (c: Buffer) => chunks.push(c))
+        r.on('end', () =>
+          resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        )
+      })
+      req.on('timeout', () => req.destroy(new Error('timeout')))
+      req.on('error', (e) => resolve({ status: 0, body: e.message }))
+      req.end()
+    })
+  }
+
   const self: Cluster = {
     where,
     contextNamespace: resolved.namespace,
@@ -368,27 +410,14 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
       return (await call<{ items: Pod[] }>('GET', `${ns(n)}/pods${q(sel)}`)).items
     },
     async podProxyGet(n, pod, port, path) {
-      const opts: RequestOptions = {
-        method: 'GET',
-        host: server.hostname,
-        port: server.port || 443,
-        path: `${ns(n)}/pods/${pod}:${port}/proxy${path}`,
-        headers: { accept: '*/*' },
-        timeout: 5000,
+      // an error the API server made itself (a fault, overload: a Status not about reaching the
+      // pod) says nothing about the pod: asked again, as call() does for other paths; an
+      // "error trying to reach service" (nothing listens) is the pod's answer and is returned
+      for (let attempt = 0; ; attempt++) {
+        const r = await proxyOnce(n, pod, port, path)
+        if (attempt >= 5 || !(r.status === 429 || r.status >= 500) || !apiServerStatus(r.body)) return r
+        await sleep(Math.min(2000, 150 * 2 ** attempt))
       }
-      await withCredentials(opts)
-      return new Promise((resolve) => {
-        const req = request(opts, (r) => {
-          const chunks: Buffer[] = []
-          r.on('data', (c: Buffer) => chunks.push(c))
-          r.on('end', () =>
-            resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          )
-        })
-        req.on('timeout', () => req.destroy(new Error('timeout')))
-        req.on('error', (e) => resolve({ status: 0, body: e.message }))
-        req.end()
-      })
     },
     async setPodCondition(n, pod, type, ok, reason) {
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')

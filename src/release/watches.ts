@@ -1,3 +1,4 @@
+import { UnreachableError } from '../errors.js'
 import type { Cluster, Deployment, KubeEvent, Lease, Pod } from '../ports.js'
 
 /**
@@ -25,9 +26,27 @@ export class ReleaseView {
     private readonly app: string,
     leaseName: string,
   ) {
-    this.ready = new Promise((r) => {
-      this.listed = r
+    // lists retry with backoff; an API server that does not answer a list in a minute stops the release
+    this.ready = new Promise((resolve, reject) => {
+      const t = setTimeout(
+        () =>
+          reject(
+            new UnreachableError(
+              `the Kubernetes API did not list the pods, Deployments and Lease of ${app} in 60 s`,
+              {
+                hint: 'check the cluster (kubectl cluster-info); resume with the same `edgecanary release` command',
+              },
+            ),
+          ),
+        60_000,
+      )
+      t.unref?.()
+      this.listed = () => {
+        clearTimeout(t)
+        resolve()
+      }
     })
+    this.ready.catch(() => {})
     const kinds = ['pods', 'deployments', 'leases', 'events'] as const
     const done = (k: string) => {
       this.lists.add(k)

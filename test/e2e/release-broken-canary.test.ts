@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectCluster } from '../../src/adapters/kube-cluster.js'
+import type { Deployment } from '../../src/ports.js'
 import { apiRequestCounts, requestsBetween } from '../helpers/api-metrics.js'
 import { runCli } from '../helpers/cli.js'
 import { pushSampleApp } from '../helpers/images.js'
 import { type PodTimes, watchPodTimes } from '../helpers/pod-timeline.js'
+import { waitFor } from '../helpers/ports.js'
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js'
 
 interface HistoryJson {
@@ -71,6 +74,49 @@ describe('a broken canary is named and rolled back in seconds; a healthy release
       expect(ms).toBeLessThan(15_000)
     },
   )
+
+  it('an informer survives an API server restart: the broken watch is re-established and changes keep coming', async () => {
+    const cluster = connectCluster({ kubeconfig: sb.kubeconfig })
+    let lists = 0
+    const seen: string[] = []
+    const stop = cluster.inform(
+      'deployments',
+      'production',
+      { field: 'metadata.name=kubeapp' },
+      {
+        onList: () => {
+          lists++
+        },
+        onEvent: (_type, d: Deployment) => {
+          const mark = d.metadata.annotations?.['test/mark']
+          if (mark) seen.push(mark)
+        },
+      },
+    )
+    try {
+      await waitFor('first list', async () => (lists > 0 ? true : undefined), 10_000, 50)
+      await cluster.patchDeployment('production', 'kubeapp', {
+        metadata: { annotations: { 'test/mark': 'before' } },
+      })
+      await waitFor('event before', async () => (seen.includes('before') ? true : undefined), 10_000, 50)
+      const r = await ec(['sandbox', 'fault', 'api-restart'])
+      expect(r.status, r.stderr).toBe(0)
+      await cluster.patchDeployment('production', 'kubeapp', {
+        metadata: { annotations: { 'test/mark': 'after' } },
+      })
+      await waitFor(
+        'event after the restart',
+        async () => (seen.includes('after') ? true : undefined),
+        30_000,
+        100,
+      )
+      // (whether it resumed from its resourceVersion or met 410 Gone and relisted depends on when
+      // the restarted server answered; nextWatchStep's table test has both rules)
+      expect(lists).toBeGreaterThanOrEqual(1)
+    } finally {
+      stop()
+    }
+  })
 
   it('a healthy release follows pods, Deployments and the Lease by watch: a bounded number of API requests', async () => {
     const before = await apiRequestCounts(sb.kubeconfig)

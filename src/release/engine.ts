@@ -3,13 +3,14 @@ import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason } from '../core/fast-fail.js'
 import { warmupAllowanceMs } from '../core/readiness-evidence.js'
-import { driftOf, type GateDecision, gateDecision, startDecision } from '../core/release-decisions.js'
+import { driftOf, startDecision } from '../core/release-decisions.js'
 import type { PlanStep } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
 import { runAnalysis } from './analysis-loop.js'
+import { openGates, podAsker, probePod } from './gates.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock, leaseName } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
 import { canaryDeployment, canaryName, cond, GATE, podView, versionOf } from './objects.js'
@@ -455,20 +456,13 @@ class ReleaseRun {
       )
   }
 
-  /** A GET of the pod's own port (its first container port) through the API server's pod proxy. */
+  /** A GET of the pod's own port through the API server's pod proxy (gates.ts). */
   private ask(pod: Pod, path: string): Promise<{ status: number; body: string }> {
-    const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
-    return this.cluster.podProxyGet(this.ns, pod.metadata.name, port, path)
+    return podAsker(this.cluster, this.ns)(pod, path)
   }
 
-  private async probe(pod: Pod): Promise<PodCheck> {
-    const [health, version] = await Promise.all([this.ask(pod, '/health'), this.ask(pod, '/version')])
-    return {
-      pod: pod.metadata.name,
-      health: health.status,
-      version: version.status === 200 ? version.body.trim() : undefined,
-      ...(version.status !== 200 ? { error: `/version answered ${version.status}` } : {}),
-    }
+  private probe(pod: Pod): Promise<PodCheck> {
+    return probePod((p, path) => this.ask(p, path), pod)
   }
 
   /** Readiness failures of starting canary pods as evidence (starting-pods.ts). */
@@ -483,25 +477,16 @@ class ReleaseRun {
   }
 
   private async gateCanaryPods(): Promise<void> {
-    for (const pod of await this.canaryPods()) {
-      if (cond(pod, GATE) || !cond(pod, 'ContainersReady')) continue
-      // gateDecision: a wrong version fails at once; other failures get two more tries
-      let decision: GateDecision = { action: 'retry' }
-      for (let attempt = 1; decision.action === 'retry'; attempt++) {
-        decision = gateDecision(await this.probe(pod), attempt, this.plan.version)
-      }
-      if (decision.action === 'fail') {
-        // a pod the ReplicaSet is removing (a scale-down the watch has not shown yet) drains and
-        // answers 503: only a pod that is still wanted is judged (one read, on this path only)
-        if (!(await this.stillWanted(pod))) continue
-        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} ${decision.reason}`)
-      }
-      // Pods carry no epoch (the ReplicaSet creates them), so this write is checked, not fenced.
-      // The window is safe: the gate only opens a pod this holder has just probed healthy at the
-      // target version, which is exactly what a new holder would do to the same pod.
-      await this.lock.check()
-      await this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed')
-    }
+    const reason = await openGates({
+      pods: await this.canaryPods(),
+      target: this.plan.version,
+      ask: (pod, path) => this.ask(pod, path),
+      stillWanted: (pod) => this.stillWanted(pod),
+      checkLock: () => this.lock.check(),
+      open: (pod) =>
+        this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed'),
+    })
+    if (reason) throw new Rollback(reason)
   }
 
   /** The pod as the API server has it now: there, and not being deleted. */

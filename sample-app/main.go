@@ -3,7 +3,7 @@
 //
 // The version is set at build time: go build -ldflags "-X main.version=2.0".
 // Fault knobs (environment) let tests and demos make a release go wrong on purpose:
-// FAIL_RATE, HEALTH_STATUS, LATENCY_MS, READY_AFTER_S, CRASH_AFTER_S, ALLOC_MB.
+// FAIL_RATE, HEALTH_STATUS, LATENCY_MS, READY_AFTER_S, CRASH_AFTER_S, ALLOC_MB, LISTEN_AFTER_S.
 package main
 
 import (
@@ -32,6 +32,8 @@ type Knobs struct {
 	CrashAfter   time.Duration
 	AllocMB      int
 	Drain        time.Duration
+	// ListenAfter delays opening the port: until then every connection is refused.
+	ListenAfter time.Duration
 }
 
 func envFloat(name string, def float64) float64 {
@@ -58,6 +60,7 @@ func ReadKnobs() Knobs {
 		CrashAfter:   time.Duration(envFloat("CRASH_AFTER_S", 0) * float64(time.Second)),
 		AllocMB:      envInt("ALLOC_MB", 0),
 		Drain:        time.Duration(envFloat("DRAIN_SECONDS", 2) * float64(time.Second)),
+		ListenAfter:  time.Duration(envFloat("LISTEN_AFTER_S", 0) * float64(time.Second)),
 	}
 }
 
@@ -170,6 +173,10 @@ func main() {
 		_ = srv.Shutdown(ctx)
 	}()
 
+	if knobs.ListenAfter > 0 {
+		log.Printf("refusing connections for %s (LISTEN_AFTER_S)", knobs.ListenAfter)
+		time.Sleep(knobs.ListenAfter)
+	}
 	log.Printf("kubeapp %s listening on :%s", version, port)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)

@@ -126,8 +126,9 @@ func TestReadKnobs(t *testing.T) {
 	t.Setenv("LATENCY_MS", "800")
 	t.Setenv("CRASH_AFTER_S", "2")
 	t.Setenv("ALLOC_MB", "64")
+	t.Setenv("LISTEN_AFTER_S", "1.5")
 	k := ReadKnobs()
-	if k.FailRate != 0.3 || k.HealthStatus != 503 || k.Latency != 800*time.Millisecond || k.CrashAfter != 2*time.Second || k.AllocMB != 64 {
+	if k.FailRate != 0.3 || k.HealthStatus != 503 || k.Latency != 800*time.Millisecond || k.CrashAfter != 2*time.Second || k.AllocMB != 64 || k.ListenAfter != 1500*time.Millisecond {
 		t.Fatalf("knobs = %+v", k)
 	}
 }

@@ -19,7 +19,8 @@ go_passed=$(grep -c '"Action":"pass","Package":"[^"]*","Test"' reports/go-test.j
 go_failed=$(grep -c '"Action":"fail","Package":"[^"]*","Test"' reports/go-test.json || true)
 
 echo "== vitest" >&2
-npx vitest run --reporter=default --reporter=json --outputFile.json=reports/vitest.json "$@" >&2 || status=1
+# the full suite (test:all): the fast tier of `npm run test:unit` and the sandbox end-to-end tests
+npm run -s test:all -- --reporter=default --reporter=json --outputFile.json=reports/vitest.json "$@" >&2 || status=1
 
 node -e '
 const fs = require("node:fs")

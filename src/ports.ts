@@ -60,6 +60,7 @@ export interface Container {
   image: string
   env?: { name: string; value?: string }[]
   ports?: { containerPort: number; name?: string }[]
+  readinessProbe?: { periodSeconds?: number; httpGet?: { path?: string; port?: number | string } }
   [field: string]: unknown
 }
 
@@ -144,6 +145,33 @@ export interface Service {
   status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string; ports?: { port: number }[] }[] } }
 }
 
+/** A core/v1 Event as the engine reads it (the kubelet's `Unhealthy` probe failures). */
+export interface KubeEvent {
+  metadata: ObjectMeta
+  involvedObject: { kind?: string; name?: string; uid?: string }
+  reason?: string
+  message?: string
+  type?: string
+  count?: number
+  firstTimestamp?: string
+  lastTimestamp?: string
+  eventTime?: string
+}
+
+/** The objects `Cluster.inform` can follow, by resource. */
+export interface InformedObjects {
+  pods: Pod
+  deployments: Deployment
+  leases: Lease
+  events: KubeEvent
+}
+
+/** What an informer tells its user: the whole set after each (re)list, then each change. */
+export interface InformHandlers<T> {
+  onList(items: T[]): void
+  onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): void
+}
+
 /** What the release engine, init and verify need from a Kubernetes cluster, in their words. */
 export interface NodeSummary {
   name: string
@@ -192,6 +220,18 @@ export interface Cluster {
    * callers keep a slower read of their own beside it.
    */
   watchDeployment(ns: string, name: string, onChange: (d: Deployment) => void): () => void
+  /**
+   * Follows objects of a namespace by list-then-watch, as client-go's informers do: the list
+   * first (`onList`), then each change (`onEvent`); a watch that ends resumes from the last
+   * resourceVersion, a 410 Gone relists, a broken connection is re-established with backoff.
+   * Returns the function that stops it.
+   */
+  inform<K extends keyof InformedObjects>(
+    resource: K,
+    ns: string,
+    selector: { label?: string; field?: string },
+    handlers: InformHandlers<InformedObjects[K]>,
+  ): () => void
   deleteDeployment(ns: string, name: string): Promise<void>
   listPods(ns: string, labelSelector: string): Promise<Pod[]>
   /** GET through the API server's pod proxy: `/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy{path}`. */

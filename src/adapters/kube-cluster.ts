@@ -1,15 +1,35 @@
-import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, type RequestOptions, request } from 'node:https'
+import { stringify } from 'yaml'
+import {
+  type MergedKubeconfig,
+  mergeKubeconfigFiles,
+  minifiedKubeconfig,
+  resolveKubeconfig,
+} from '../core/kubeconfig-rules.js'
 import { ARM_VARIANT_LABEL } from '../core/platforms.js'
 import { UnreachableError, UsageError } from '../errors.js'
-import { kubeconfigPath } from '../kubeconfig-file.js'
+import { kubeconfigFiles } from '../kubeconfig-file.js'
 import type { Cluster, ConfigMap, Deployment, Lease, Pod, Service } from '../ports.js'
 import { KubeConfig } from './kube-config.js'
+import { type InformerTransport, informer } from './kube-informer.js'
 
 export interface ConnectOptions {
   kubeconfig?: string
   context?: string
+}
+
+/** Whether a body is a Status the API server wrote about itself, not about reaching a pod. */
+function apiServerStatus(body: string): boolean {
+  try {
+    const j = JSON.parse(body) as { kind?: string; message?: string }
+    return (
+      j.kind === 'Status' &&
+      !/error trying to reach service|connection refused|no endpoints/i.test(j.message ?? '')
+    )
+  } catch {
+    return false
+  }
 }
 
 class HttpError extends Error {
@@ -28,44 +48,50 @@ class HttpError extends Error {
  */
 export function connectCluster(o: ConnectOptions = {}): Cluster {
   const kc = new KubeConfig()
-  const file = o.kubeconfig ?? (process.env.KUBECONFIG ? undefined : kubeconfigPath())
-  try {
-    if (file) {
-      if (!existsSync(file)) {
-        throw new UsageError(`kubeconfig ${file} does not exist`, {
-          hint: 'start the sandbox (`edgecanary sandbox up`), bootstrap a cluster (`edgecanary init --hosts ...`), or pass --kubeconfig',
-        })
-      }
-      kc.loadFromFile(file)
-    } else kc.loadFromDefault()
-  } catch (err) {
-    if (err instanceof UsageError) throw err
-    throw new UsageError(
-      `kubeconfig ${file ?? process.env.KUBECONFIG} cannot be read: ${(err as Error).message.split('\n')[0]}`,
-      {
-        hint: 'check the file is a valid kubeconfig (kubectl config view)',
-      },
-    )
-  }
-  if (o.context) {
-    if (!kc.getContexts().some((c) => c.name === o.context)) {
-      throw new UsageError(`context "${o.context}" is not in the kubeconfig`, {
-        hint: `known contexts: ${
-          kc
-            .getContexts()
-            .map((c) => c.name)
-            .join(', ') || 'none'
-        } (kubectl config get-contexts)`,
-      })
-    }
-    kc.setCurrentContext(o.context)
-  }
-  const cluster = kc.getCurrentCluster()
-  if (!kc.getCurrentContext() || !cluster) {
-    throw new UsageError('the kubeconfig has no current context', {
-      hint: 'pass --context NAME or run `kubectl config use-context NAME`',
+  const files = kubeconfigFiles(o.kubeconfig)
+  const shown = files.files.map((f) => f.path).join(':')
+  if (files.explicit && files.files[0].text === undefined) {
+    throw new UsageError(`kubeconfig ${files.files[0].path} does not exist`, {
+      hint: 'start the sandbox (`edgecanary sandbox up`), bootstrap a cluster (`edgecanary init --hosts ...`), or pass --kubeconfig',
     })
   }
+  let merged: MergedKubeconfig
+  try {
+    merged = mergeKubeconfigFiles(files.files)
+  } catch (err) {
+    throw new UsageError(`kubeconfig ${shown} cannot be read: ${(err as Error).message.split('\n')[0]}`, {
+      hint: 'check the file is a valid kubeconfig (kubectl config view)',
+    })
+  }
+  const resolved = resolveKubeconfig(merged, o.context)
+  if ('error' in resolved) {
+    const known = [...merged.contexts.keys()].join(', ') || 'none'
+    if (resolved.error === 'unknown-context') {
+      throw new UsageError(`context "${resolved.name}" is not in the kubeconfig (${shown})`, {
+        hint: `known contexts: ${known} (kubectl config get-contexts)`,
+      })
+    }
+    if (resolved.error === 'unknown-cluster') {
+      throw new UsageError(
+        `the kubeconfig context's cluster "${resolved.name}" is not defined (or has no server) in ${shown}`,
+        {
+          hint: 'kubectl config view shows what is there; kubectl config set-cluster fixes it',
+        },
+      )
+    }
+    throw new UsageError(`the kubeconfig (${shown}) has no current context`, {
+      hint: `pass --context NAME or run \`kubectl config use-context NAME\` (known: ${known}); \`edgecanary sandbox up\` makes one`,
+    })
+  }
+  try {
+    kc.loadFromString(stringify(minifiedKubeconfig(resolved)))
+  } catch (err) {
+    throw new UsageError(`kubeconfig ${shown} cannot be used: ${(err as Error).message.split('\n')[0]}`, {
+      hint: 'check the file is a valid kubeconfig (kubectl config view)',
+    })
+  }
+  const cluster = kc.getCurrentCluster()
+  if (!cluster) throw new UsageError('the kubeconfig has no current context', { hint: 'pass --context NAME' })
   const server = new URL(cluster.server)
   const where = `context ${kc.getCurrentContext()} (${cluster.server})`
 
@@ -173,14 +199,100 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
       if (!(err instanceof HttpError && err.code === 404)) throw err
     }
   }
+  /** A streaming GET, line by line (watches); onEnd gets 200 at a normal end, the status when not 200, 0 on an error. */
+  function stream(path: string, onLine: (line: string) => void, onEnd: (status: number) => void): () => void {
+    let stopped = false
+    let ended = false
+    let req: ReturnType<typeof request> | undefined
+    const end = (status: number) => {
+      if (ended || stopped) return
+      ended = true
+      onEnd(status)
+    }
+    const opts: RequestOptions = {
+      method: 'GET',
+      host: server.hostname,
+      port: server.port || (server.protocol === 'https:' ? 443 : 80),
+      path,
+      headers: { accept: 'application/json' },
+    }
+    withCredentials(opts).then(
+      () => {
+        if (stopped) return
+        req = (server.protocol === 'https:' ? request : httpRequest)(opts, (r) => {
+          if (r.statusCode !== 200) {
+            r.resume()
+            r.on('end', () => end(r.statusCode ?? 0))
+            r.on('error', () => end(r.statusCode ?? 0))
+            return
+          }
+          let buf = ''
+          r.setEncoding('utf8')
+          r.on('data', (chunk: string) => {
+            buf += chunk
+            if (buf.length > 16 * 1024 * 1024) req?.destroy(new Error('watch line too long'))
+            for (let i = buf.indexOf('\n'); i >= 0 && !stopped; i = buf.indexOf('\n')) {
+              const line = buf.slice(0, i)
+              buf = buf.slice(i + 1)
+              if (line.trim()) onLine(line)
+            }
+          })
+          r.on('end', () => end(200))
+          r.on('error', () => end(0))
+          r.on('aborted', () => end(0))
+        })
+        req.on('error', () => end(0))
+        req.end()
+      },
+      () => end(0),
+    )
+    return () => {
+      stopped = true
+      req?.destroy()
+    }
+  }
+  const transport: InformerTransport = {
+    list: <T>(path: string) => call<{ items: T[]; metadata?: { resourceVersion?: string } }>('GET', path),
+    stream,
+  }
+
   const ns = (n: string) => `/api/v1/namespaces/${encodeURIComponent(n)}`
   const apps = (n: string) => `/apis/apps/v1/namespaces/${encodeURIComponent(n)}`
   const coord = (n: string) => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(n)}`
   const q = (sel: string) => `?labelSelector=${encodeURIComponent(sel)}`
 
+  async function proxyOnce(
+    n: string,
+    pod: string,
+    port: number | string,
+    path: string,
+  ): Promise<{ status: number; body: string }> {
+    const opts: RequestOptions = {
+      method: 'GET',
+      host: server.hostname,
+      port: server.port || 443,
+      path: `${ns(n)}/pods/${pod}:${port}/proxy${path}`,
+      headers: { accept: '*/*' },
+      timeout: 5000,
+    }
+    await withCredentials(opts)
+    return new Promise((resolve) => {
+      const req = request(opts, (r) => {
+        const chunks: Buffer[] = []
+        r.on('data', (c: Buffer) => chunks.push(c))
+        r.on('end', () =>
+          resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        )
+      })
+      req.on('timeout', () => req.destroy(new Error('timeout')))
+      req.on('error', (e) => resolve({ status: 0, body: e.message }))
+      req.end()
+    })
+  }
+
   const self: Cluster = {
     where,
-    contextNamespace: kc.getContextObject(kc.getCurrentContext())?.namespace || undefined,
+    contextNamespace: resolved.namespace,
     async ping() {
       await call('GET', '/version')
     },
@@ -287,33 +399,29 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         req?.destroy()
       }
     },
+    inform(resource, n, selector, handlers) {
+      const path = {
+        pods: `${ns(n)}/pods`,
+        deployments: `${apps(n)}/deployments`,
+        leases: `${coord(n)}/leases`,
+        events: `${ns(n)}/events`,
+      }[resource]
+      return informer(transport, path, selector, handlers)
+    },
     deleteDeployment: (n, name) =>
       ignore404(call('DELETE', `${apps(n)}/deployments/${name}`, { propagationPolicy: 'Background' })),
     async listPods(n, sel) {
       return (await call<{ items: Pod[] }>('GET', `${ns(n)}/pods${q(sel)}`)).items
     },
     async podProxyGet(n, pod, port, path) {
-      const opts: RequestOptions = {
-        method: 'GET',
-        host: server.hostname,
-        port: server.port || 443,
-        path: `${ns(n)}/pods/${pod}:${port}/proxy${path}`,
-        headers: { accept: '*/*' },
-        timeout: 5000,
+      // an error the API server made itself (a fault, overload: a Status not about reaching the
+      // pod) says nothing about the pod: asked again, as call() does for other paths; an
+      // "error trying to reach service" (nothing listens) is the pod's answer and is returned
+      for (let attempt = 0; ; attempt++) {
+        const r = await proxyOnce(n, pod, port, path)
+        if (attempt >= 5 || !(r.status === 429 || r.status >= 500) || !apiServerStatus(r.body)) return r
+        await sleep(Math.min(2000, 150 * 2 ** attempt))
       }
-      await withCredentials(opts)
-      return new Promise((resolve) => {
-        const req = request(opts, (r) => {
-          const chunks: Buffer[] = []
-          r.on('data', (c: Buffer) => chunks.push(c))
-          r.on('end', () =>
-            resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          )
-        })
-        req.on('timeout', () => req.destroy(new Error('timeout')))
-        req.on('error', (e) => resolve({ status: 0, body: e.message }))
-        req.end()
-      })
     },
     async setPodCondition(n, pod, type, ok, reason) {
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')

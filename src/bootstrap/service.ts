@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { adoptK3sKubeconfig, mergeKubeconfig, removeContext } from '../core/kubeconfig.js'
+import { adoptK3sKubeconfig } from '../core/kubeconfig.js'
 import { sleep } from '../daemon.js'
 import { EdgecanaryError, UsageError } from '../errors.js'
 import type { Cluster, NodeSummary, Progress, RemoteShell } from '../ports.js'
@@ -31,9 +31,10 @@ export interface BootstrapDeps {
   connect(t: HostTarget): Promise<RemoteShell>
   /** A cluster client for a context of a kubeconfig file. */
   cluster(kubeconfig: string, context: string): Cluster
-  /** Reads and writes the user's kubeconfig (written 0600). */
-  readKubeconfig(path: string): string
-  writeKubeconfig(path: string, yaml: string): void
+  /** Merges a kubeconfig's entries into the user's kubeconfig as kubectl would, making `context` current (files written 0600). */
+  mergeKubeconfig(incoming: string, context: string): void
+  /** Removes a context (and its unused cluster and user) from the user's kubeconfig; true when it was there. */
+  removeKubeconfigContext(context: string): boolean
   /** The laptop's clock in epoch seconds. */
   nowS(): number
 }
@@ -369,9 +370,7 @@ export async function runBootstrap(
         hint: 'look at the k3s server log on that host (journalctl -u k3s)',
       })
     }
-    const before = deps.readKubeconfig(o.kubeconfig)
-    const merged = mergeKubeconfig(before, adopted, { makeCurrent: o.context })
-    if (merged !== before) deps.writeKubeconfig(o.kubeconfig, merged)
+    deps.mergeKubeconfig(adopted, o.context)
     kc.done()
 
     // 6. Every host a Ready node.
@@ -426,10 +425,9 @@ export async function runUninstall(
     }
     await Promise.all(agents.map(one))
     await one(0)
-    const r = removeContext(deps.readKubeconfig(o.kubeconfig), o.context)
-    if (r.removed) deps.writeKubeconfig(o.kubeconfig, r.yaml)
+    const contextRemoved = deps.removeKubeconfigContext(o.context)
     step.done()
-    return { hosts: results, contextRemoved: r.removed }
+    return { hosts: results, contextRemoved }
   } finally {
     for (const s of shells) s.close()
   }

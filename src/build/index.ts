@@ -3,8 +3,9 @@ import { availableParallelism } from 'node:os'
 import { UsageError } from '../errors.js'
 import type { Progress } from '../ports.js'
 import { silentProgress } from '../ports.js'
-import { type Credentials, dockerConfigCredentials } from '../registry/auth.js'
+import type { Credentials } from '../registry/auth.js'
 import { RegistryClient } from '../registry/client.js'
+import { dockerCredentials } from '../registry/docker-credentials.js'
 import { assertValidVersion, parseImageRef } from '../registry/reference.js'
 import { crossCompile } from './go-build.js'
 import {
@@ -109,7 +110,7 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     registry: ref.registry,
     repository: ref.repository,
     insecure: o.insecure,
-    credentials: o.credentials ?? dockerConfigCredentials(ref.registry),
+    credentials: o.credentials ?? (await dockerCredentials(ref.registry)),
   })
   // git's answers (five small processes) come in while the compile step checks its cache
   const labels = Promise.all([gitRevision(source), sourceFacts(source).then(sourceLabel)])

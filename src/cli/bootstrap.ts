@@ -8,9 +8,9 @@ import { type HostTarget, hostLabel, resolveHosts } from '../bootstrap/hosts.js'
 import { planBootstrap, type RegistryTrust, registriesYaml } from '../bootstrap/plan.js'
 import type { BootstrapDeps, InstallFiles } from '../bootstrap/service.js'
 import { UsageError } from '../errors.js'
-import { kubeconfigPath, readKubeconfig, writeKubeconfig } from '../kubeconfig-file.js'
+import { kubeconfigPath, mergeIntoKubeconfig, removeContextFromKubeconfig } from '../kubeconfig-file.js'
 import { readPasswordStdin } from '../read-stdin.js'
-import { dockerConfigCredentials } from '../registry/auth.js'
+import { dockerCredentials } from '../registry/docker-credentials.js'
 
 /** The SSH bootstrap flags of `init` (all but --hosts are ignored without --hosts). */
 export const bootstrapFlags = {
@@ -102,8 +102,11 @@ export async function setupBootstrap(f: BootstrapFlagValues): Promise<BootstrapS
         hint: 'e.g. --registry registry.lan:5000, or --registry laptop',
       })
     }
-    const auth = dockerConfigCredentials(f.registry)
-    registry = { registry: f.registry, http: f['registry-http'], ...(auth ? { auth } : {}) }
+    const auth = await dockerCredentials(f.registry)
+    // registries.yaml carries a username and password; an identity token is the laptop's own login
+    const basic =
+      auth && !auth.identityToken ? { username: auth.username, password: auth.password } : undefined
+    registry = { registry: f.registry, http: f['registry-http'], ...(basic ? { auth: basic } : {}) }
   }
   const sudoPassword = f['sudo-password-stdin'] ? await readPasswordStdin() : undefined
   const context = f.context ?? 'edgecanary'
@@ -118,9 +121,10 @@ export async function setupBootstrap(f: BootstrapFlagValues): Promise<BootstrapS
         acceptNewHostKeys: f['accept-new-host-keys'],
         sudoPassword,
       }),
-    cluster: (file, ctx) => connectCluster({ kubeconfig: file, context: ctx }),
-    readKubeconfig,
-    writeKubeconfig,
+    // the context may live in any file of $KUBECONFIG: read them all, as kubectl does
+    cluster: (_file, ctx) => connectCluster({ kubeconfig: f.kubeconfig, context: ctx }),
+    mergeKubeconfig: (incoming, ctx) => void mergeIntoKubeconfig(f.kubeconfig, incoming, ctx),
+    removeKubeconfigContext: (ctx) => removeContextFromKubeconfig(f.kubeconfig, ctx),
     nowS: () => Date.now() / 1000,
   }
   return {

@@ -45,7 +45,10 @@ export default class Build extends BaseCommand {
       default: 'native',
     }),
     insecure: Flags.boolean({ description: 'allow plain HTTP to a registry that is not on loopback' }),
-    username: Flags.string({ description: 'registry user (default: ~/.docker/config.json)' }),
+    username: Flags.string({
+      description:
+        'registry user (default: as docker finds it: $DOCKER_CONFIG or ~/.docker/config.json, credHelpers, credsStore, auths)',
+    }),
     'password-stdin': Flags.boolean({ description: 'read the registry password from stdin' }),
   }
 

@@ -135,7 +135,6 @@ With --hosts, first turn Raspberry Pis reachable over SSH into a k3s cluster: pr
       this.info(
         `k3s ${boot.changed ? 'ready' : 'already in place'}: ${boot.nodes.length} node(s) Ready, context ${boot.context} in ${boot.kubeconfig}`,
       )
-      flags.kubeconfig = boot.kubeconfig
       flags.context = boot.context
       if (boot.registry) {
         registry = boot.registry

@@ -26,7 +26,7 @@ export default class Release extends BaseCommand {
   static override description =
     `Release a version as a replica-ratio canary: build and push it, add canary pods beside the stable ones behind the same Service (3:1, then stepwise), gate and analyse each step, then promote or roll back by itself.
 
-Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), minimum sample size 5 canary responses per interval before success rate and latency count, success rate ≥ 99 %, p99 ≤ 500 ms, progress deadline 60s, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once. Set them in edgecanary.yaml (analysis.*, progressDeadline, readinessDeadline, leaseDuration).
+Defaults: analysis interval 10s × 3 iterations per step, failed-check threshold 2, built-in load 10 req/s (--load 0 turns it off), minimum sample size 5 canary responses per interval before success rate and latency count, success rate ≥ 99 %, p99 ≤ 500 ms, progress deadline 60s, readiness deadline 60s, Lease 15s. A canary 5xx rolls back at once; so does a starting canary whose /health or /version keeps failing (or refuses connections) past a warm-up of three readiness-probe periods, or answers a wrong /version. Set them in edgecanary.yaml (analysis.*, progressDeadline, readinessDeadline, readinessWarmup, leaseDuration).
 
 The sample app (the default source) has fault switches for demos and tests, read from its environment; --env sets them on the canary pods only:
 FAIL_RATE=0.3: that share of requests to / and /version answers 500 (deterministic: 0.3 fails the 4th, 7th, 10th…)
@@ -242,6 +242,7 @@ READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: ho
               env,
               analysis,
               readinessDeadlineMs: parseDuration(cfg.readinessDeadline),
+              ...(cfg.readinessWarmup ? { readinessWarmupMs: parseDuration(cfg.readinessWarmup) } : {}),
               progressDeadlineMs: parseDuration(cfg.progressDeadline),
               leaseSeconds: parseDuration(cfg.leaseDuration) / 1000,
               pause: flags.pause,

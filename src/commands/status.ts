@@ -5,12 +5,10 @@ import { redraw, renderStatus, watchDone } from '../cli/status-view.js'
 import { contextsFlag, isFleet, statusFleet } from '../fleet/cli.js'
 import type { FleetStatus } from '../fleet/control.js'
 import type { Cluster } from '../ports.js'
-import { releaseStatus, type StatusReport } from '../release/status.js'
+import { followReleaseStatus, releaseStatus, type StatusReport } from '../release/status.js'
 
-/** Reads every 2 s beside the watches: a broken watch ends quietly, and a Lease expires unseen. */
-const READ_EVERY_MS = 2000
-/** At most a day of reads (bounded loop); `kubectl get -w` runs until stopped too. */
-const MAX_READS = 43_200
+/** At most a day; `kubectl get -w` runs until stopped too. */
+const WATCH_AT_MOST_MS = 24 * 3600_000
 
 export default class Status extends BaseCommand {
   static override description =
@@ -56,59 +54,38 @@ With --watch it follows the release in progress, or the next one when the last h
   }
 
   /**
-   * Watches the stable Deployment (it carries the release state) and the canary Deployment,
-   * reads the status on every change (and every 2 s besides), and shows it when it differs.
+   * Follows the release by watches on the app's two Deployments and its Lease
+   * (followReleaseStatus: no reads while nothing changes) and shows each report that differs:
+   * redrawn in place in a terminal, one JSON document per line with --json, plain blocks
+   * otherwise. Ends when the release it follows ends (watchDone), at most after a day.
    */
   private async watch(cluster: Cluster, ns: string, app: string): Promise<StatusReport> {
     const json = this.jsonEnabled()
     this.streamed = json
     const tty = !json && Boolean(process.stdout.isTTY)
-    let changed = false
-    let wake = () => {}
-    const poke = () => {
-      changed = true
-      wake()
-    }
-    // the canary Deployment is named as the engine names it: `<app>-canary`
-    const stops = [cluster.watchDeployment(ns, app, poke), cluster.watchDeployment(ns, `${app}-canary`, poke)]
     let first: StatusReport | undefined
-    let last: StatusReport | undefined
     let shownText = ''
     let shownLines = 0
-    try {
-      for (let i = 0; i < MAX_READS; i++) {
-        changed = false
-        const r = await releaseStatus(cluster, ns, app)
-        first ??= r
-        last = r
-        if (json) {
-          const doc = JSON.stringify(r)
-          if (doc !== shownText) process.stdout.write(`${doc}\n`)
-          shownText = doc
-        } else {
-          const text = renderStatus(r)
-          if (text !== shownText) {
-            if (tty) {
-              process.stdout.write(redraw(shownLines, text, process.stdout.columns || 80))
-              shownLines = text.split('\n').length
-            } else process.stdout.write(`[${new Date().toLocaleTimeString()}]\n${text}\n`)
-          }
-          shownText = text
-        }
-        if (watchDone(first, r)) return r
-        if (changed) continue
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, READ_EVERY_MS)
-          wake = () => {
-            clearTimeout(t)
-            resolve()
-          }
-        })
-        wake = () => {}
+    const show = (r: StatusReport) => {
+      first ??= r
+      if (json) {
+        const doc = JSON.stringify(r)
+        if (doc !== shownText) process.stdout.write(`${doc}\n`)
+        shownText = doc
+        return
       }
-      return last ?? releaseStatus(cluster, ns, app)
-    } finally {
-      for (const stop of stops) stop()
+      const text = renderStatus(r)
+      if (text !== shownText) {
+        if (tty) {
+          process.stdout.write(redraw(shownLines, text, process.stdout.columns || 80))
+          shownLines = text.split('\n').length
+        } else process.stdout.write(`[${new Date().toLocaleTimeString()}]\n${text}\n`)
+      }
+      shownText = text
     }
+    return followReleaseStatus(cluster, ns, app, show, {
+      done: (r) => watchDone(first ?? r, r),
+      maxMs: WATCH_AT_MOST_MS,
+    })
   }
 }

@@ -153,6 +153,8 @@ export const configSchema = z.strictObject({
   analysis: z._default(analysisSchema, analysisSchema.parse({})),
   progressDeadline: z._default(durationBetween(1000, 3_600_000), '60s'),
   readinessDeadline: z._default(durationBetween(1000, 3_600_000), '60s'),
+  /** How long a starting canary's failed probes are tolerated (default: three periods of its readiness probe). */
+  readinessWarmup: z.optional(durationBetween(0, 3_600_000)),
   leaseDuration: z._default(durationBetween(1000, 3_600_000), '15s'),
   notify: z._default(z.array(webhookUrl), []),
   insecure: z._default(z.boolean(), false),

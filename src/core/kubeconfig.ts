@@ -1,4 +1,15 @@
-import { parse, stringify } from 'yaml'
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  parse,
+  parseDocument,
+  stringify,
+  type YAMLMap,
+  YAMLSeq,
+} from 'yaml'
+import { type KubeconfigFile, mergeKubeconfigFiles } from './kubeconfig-rules.js'
 
 interface Named<T> {
   name: string
@@ -22,20 +33,56 @@ function load(text: string): KubeconfigDoc {
   return doc ?? {}
 }
 
-function upsert(list: Named<unknown>[] | undefined, items: Named<unknown>[]): Named<unknown>[] {
-  const out = [...(list ?? [])]
-  for (const item of items) {
-    const i = out.findIndex((x) => x.name === item.name)
-    if (i >= 0) out[i] = item
-    else out.push(item)
+type ListName = 'clusters' | 'users' | 'contexts'
+const KEY: Record<ListName, string> = { clusters: 'cluster', users: 'user', contexts: 'context' }
+
+/** The file as a YAML document whose top is a mapping (comments and unknown fields kept). */
+function document(text: string): Document {
+  const doc: Document = parseDocument(text)
+  if (doc.errors.length > 0) throw new Error(doc.errors[0].message.split('\n')[0])
+  if (!isMap(doc.contents)) {
+    if (doc.contents !== null && !(isScalar(doc.contents) && doc.contents.value === null)) {
+      throw new Error('it is not a YAML mapping')
+    }
+    doc.contents = doc.createNode({ apiVersion: 'v1', kind: 'Config', preferences: {} }) as YAMLMap
   }
-  return out
+  return doc
+}
+
+function itemName(item: unknown): unknown {
+  return isMap(item) ? item.get('name') : undefined
+}
+
+/** Sets `name`'s entry in a list of the document: the body replaced in place, or a new item appended. */
+function setEntry(doc: Document, list: ListName, name: string, body: unknown): void {
+  let seq = doc.get(list)
+  if (!isSeq(seq)) {
+    seq = new YAMLSeq()
+    doc.set(list, seq)
+  }
+  const s = seq as YAMLSeq
+  const found = s.items.find((it) => itemName(it) === name)
+  if (found && isMap(found)) found.set(KEY[list], doc.createNode(body))
+  else {
+    if (s.items.length === 0) s.flow = false
+    s.items.push(doc.createNode({ name, [KEY[list]]: body }))
+  }
+}
+
+/** Removes `name`'s entry from a list of the document; true when there was one. */
+function deleteEntry(doc: Document, list: ListName, name: string): boolean {
+  const seq = doc.get(list)
+  if (!isSeq(seq)) return false
+  const before = seq.items.length
+  seq.items = seq.items.filter((it) => itemName(it) !== name)
+  return seq.items.length !== before
 }
 
 /**
  * Merges the clusters, users and contexts of `incoming` into `existing` (by name, replacing
- * same-named entries, keeping everything else), optionally making `makeCurrent` the current
- * context — what `kind` and `k3d` do with their kubeconfig.
+ * same-named entries, keeping everything else — comments and fields edgecanary does not know
+ * included), optionally making `makeCurrent` the current context — what `kind` and `k3d` do
+ * with their kubeconfig.
  *
  *   mergeKubeconfig('', sandboxYaml, { makeCurrent: 'edgecanary-sandbox' })
  *   → YAML with the sandbox entries and current-context: edgecanary-sandbox
@@ -45,24 +92,18 @@ export function mergeKubeconfig(
   incoming: string,
   opts: { makeCurrent?: string } = {},
 ): string {
-  const a = load(existing)
+  const doc = document(existing)
   const b = load(incoming)
-  const out: KubeconfigDoc = {
-    ...a,
-    apiVersion: a.apiVersion ?? 'v1',
-    kind: a.kind ?? 'Config',
-    clusters: upsert(a.clusters, b.clusters ?? []),
-    users: upsert(a.users, b.users ?? []),
-    contexts: upsert(a.contexts, b.contexts ?? []),
-    preferences: a.preferences ?? {},
+  for (const list of ['clusters', 'users', 'contexts'] as const) {
+    for (const e of b[list] ?? []) setEntry(doc, list, e.name, e[KEY[list]] ?? {})
   }
-  if (opts.makeCurrent) out['current-context'] = opts.makeCurrent
-  return stringify(out)
+  if (opts.makeCurrent) doc.set('current-context', opts.makeCurrent)
+  return doc.toString()
 }
 
 /**
  * Removes a context and the cluster and user it names (when no other context uses them);
- * clears current-context if it pointed there.
+ * clears current-context if it pointed there. Comments and other entries are kept.
  *
  *   removeContext(yamlWithSandbox, 'edgecanary-sandbox') → { yaml: '…', removed: true }
  */
@@ -75,14 +116,103 @@ export function removeContext(existing: string, name: string): { yaml: string; r
   const contexts = (a.contexts ?? []).filter((c) => c.name !== name)
   const used = (key: 'cluster' | 'user', value?: string) =>
     contexts.some((c) => (c as { context?: Record<string, string> }).context?.[key] === value)
-  const out: KubeconfigDoc = {
-    ...a,
-    contexts,
-    clusters: (a.clusters ?? []).filter((c) => c.name !== ctx.context?.cluster || used('cluster', c.name)),
-    users: (a.users ?? []).filter((u) => u.name !== ctx.context?.user || used('user', u.name)),
+  const doc = document(existing)
+  deleteEntry(doc, 'contexts', name)
+  const cluster = ctx.context?.cluster
+  const user = ctx.context?.user
+  if (cluster && !used('cluster', cluster)) deleteEntry(doc, 'clusters', cluster)
+  if (user && !used('user', user)) deleteEntry(doc, 'users', user)
+  if (doc.get('current-context') === name) doc.set('current-context', '')
+  return { yaml: doc.toString(), removed: true }
+}
+
+/** Where kubectl reads and writes: the files in precedence order, and whether they came from the flag or $KUBECONFIG. */
+export interface KubeconfigFiles {
+  files: KubeconfigFile[]
+  explicit: boolean
+  fromEnv: boolean
+}
+
+/**
+ * The file kubectl writes a NEW entry or a new current-context to (client-go's
+ * `GetDefaultFilename`): the `--kubeconfig` file; with `$KUBECONFIG`, its only path, else the
+ * first path that exists, else the last; otherwise ~/.kube/config.
+ *
+ *   defaultWriteFile({ files: [{ path: 'a', text: undefined }, { path: 'b', text: '' }], explicit: false, fromEnv: true }) → 'b'
+ */
+export function defaultWriteFile(k: KubeconfigFiles): string {
+  if (k.explicit || k.files.length === 1) return k.files[0].path
+  return (k.files.find((f) => f.text !== undefined) ?? k.files[k.files.length - 1]).path
+}
+
+/**
+ * Plans the writes kubectl would make to merge `incoming`'s clusters, users and contexts and
+ * switch to `makeCurrent` (`kubectl config set-cluster/set-credentials/set-context/use-context`):
+ * an entry that already exists is changed in the file that defines it (the first, by the
+ * loading rules); a new one goes to `defaultWriteFile`, as does the new current-context.
+ * Returns the new text of each file that changes.
+ *
+ *   KUBECONFIG=a:b, b defines cluster s:  planKubeconfigMerge(files, sandboxYaml, 's')
+ *   → Map { 'b' → b with cluster s replaced, 'a' → a with the user and context s added and current-context: s }
+ */
+export function planKubeconfigMerge(
+  k: KubeconfigFiles,
+  incoming: string,
+  makeCurrent?: string,
+): Map<string, string> {
+  const merged = mergeKubeconfigFiles(k.files)
+  const target = defaultWriteFile(k)
+  const docs = new Map<string, Document>()
+  const doc = (path: string) => {
+    let d = docs.get(path)
+    if (!d) {
+      d = document(k.files.find((f) => f.path === path)?.text ?? '')
+      docs.set(path, d)
+    }
+    return d
   }
-  if (out['current-context'] === name) out['current-context'] = ''
-  return { yaml: stringify(out), removed: true }
+  const b = load(incoming)
+  for (const list of ['clusters', 'users', 'contexts'] as const) {
+    for (const e of b[list] ?? []) {
+      setEntry(doc(merged[list].get(e.name)?.origin ?? target), list, e.name, e[KEY[list]] ?? {})
+    }
+  }
+  if (makeCurrent && merged.currentContext !== makeCurrent) doc(target).set('current-context', makeCurrent)
+  return new Map([...docs].map(([p, d]) => [p, d.toString()]))
+}
+
+/**
+ * Plans removing a context as kubectl's `delete-context` does (from the file that defines it),
+ * with the cluster and user it names when no other context uses them, and clears the
+ * current-context in the file that set it to this context. Empty map: nothing to remove.
+ *
+ *   planContextRemoval(files, 'edgecanary-sandbox') → Map { '/home/me/.kube/config' → text without it }
+ */
+export function planContextRemoval(k: KubeconfigFiles, name: string): Map<string, string> {
+  const merged = mergeKubeconfigFiles(k.files)
+  const ctx = merged.contexts.get(name)
+  if (!ctx) return new Map()
+  const docs = new Map<string, Document>()
+  const doc = (path: string) => {
+    let d = docs.get(path)
+    if (!d) {
+      d = document(k.files.find((f) => f.path === path)?.text ?? '')
+      docs.set(path, d)
+    }
+    return d
+  }
+  deleteEntry(doc(ctx.origin), 'contexts', name)
+  const others = [...merged.contexts.values()].filter((c) => c.name !== name)
+  for (const [list, key] of [
+    ['clusters', 'cluster'],
+    ['users', 'user'],
+  ] as const) {
+    const ref = ctx.body[key]
+    const entry = typeof ref === 'string' ? merged[list].get(ref) : undefined
+    if (entry && !others.some((c) => c.body[key] === ref)) deleteEntry(doc(entry.origin), list, entry.name)
+  }
+  if (merged.currentContext === name) doc(merged.currentContextOrigin).set('current-context', '')
+  return new Map([...docs].map(([p, d]) => [p, d.toString()]))
 }
 
 /**

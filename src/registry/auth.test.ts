@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { credentialsFromDockerConfig, dockerConfigCredentials, parseChallenge } from './auth.js'
+import {
+  credentialSource,
+  credentialsFromDockerConfig,
+  dockerConfigCredentials,
+  parseChallenge,
+  parseHelperAnswer,
+} from './auth.js'
 
 describe('parseChallenge', () => {
   it.each([
@@ -135,5 +141,57 @@ describe('dockerConfigCredentials', () => {
     } finally {
       rmSync(home, { recursive: true, force: true })
     }
+  })
+})
+
+describe('credentialSource (where docker looks)', () => {
+  it.each([
+    // config, registry, expected
+    [
+      { credHelpers: { 'r:5000': 'pass' }, credsStore: 'desktop' },
+      'r:5000',
+      { kind: 'helper', helper: 'pass', via: 'credHelpers' },
+    ],
+    [
+      { credHelpers: { 'other:1': 'pass' }, credsStore: 'desktop' },
+      'r:5000',
+      { kind: 'helper', helper: 'desktop', via: 'credsStore' },
+    ],
+    [{ credsStore: 'desktop' }, 'docker.io', { kind: 'helper', serverUrl: 'https://index.docker.io/v1/' }],
+    [
+      { credsStore: '', auths: { 'r:5000': { auth: 'dTpw' } } },
+      'r:5000',
+      { kind: 'file', credentials: { username: 'u', password: 'p' } },
+    ],
+    [
+      { auths: { 'r:5000': { identitytoken: 'rt' } } },
+      'r:5000',
+      { kind: 'file', credentials: { username: '<token>', password: '', identityToken: 'rt' } },
+    ],
+    [{}, 'r:5000', { kind: 'file', credentials: undefined }],
+  ])('%j for %s', (doc, registry, expected) => {
+    expect(credentialSource(doc, registry)).toMatchObject(expected)
+  })
+})
+
+describe('parseHelperAnswer (docker-credential-helpers protocol)', () => {
+  it.each([
+    // exit code, stdout, expected
+    [
+      0,
+      '{"ServerURL":"r","Username":"ci","Secret":"pw"}',
+      { credentials: { username: 'ci', password: 'pw' } },
+    ],
+    [
+      0,
+      '{"Username":"<token>","Secret":"rt"}',
+      { credentials: { username: '<token>', password: '', identityToken: 'rt' } },
+    ],
+    [1, 'credentials not found in native keychain\n', { notFound: true }],
+    [1, 'error getting credentials', { invalid: 'exit code 1' }],
+    [0, 'not json', { invalid: 'its answer is not JSON' }],
+    [0, '{"Username":"ci"}', { invalid: 'its answer has no string Username and Secret' }],
+  ])('exit %i, %j', (code, stdout, expected) => {
+    expect(parseHelperAnswer(code, stdout)).toEqual(expected)
   })
 })

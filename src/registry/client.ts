@@ -178,7 +178,7 @@ export class RegistryClient {
     const ch = parseChallenge(res.headers.get('www-authenticate') ?? '')
     if (!ch) return false
     if (ch.scheme === 'basic') {
-      if (!this.o.credentials || this.basic) return false
+      if (!this.o.credentials || this.o.credentials.identityToken || this.basic) return false
       this.basic = true
       return true
     }
@@ -186,13 +186,32 @@ export class RegistryClient {
     const wanted = ch.scope ?? `repository:${this.o.repository}:${scope === 'push' ? 'pull,push' : 'pull'}`
     if (this.token && this.tokenScope === wanted) return false
     const url = new URL(ch.realm)
-    if (ch.service) url.searchParams.set('service', ch.service)
-    url.searchParams.set('scope', wanted)
-    const headers: Record<string, string> = {}
-    if (this.o.credentials) {
-      headers.authorization = `Basic ${Buffer.from(`${this.o.credentials.username}:${this.o.credentials.password}`).toString('base64')}`
+    const identityToken = this.o.credentials?.identityToken
+    let t: HttpResponse
+    if (identityToken) {
+      // docker's OAuth2 way with an identity token: a refresh_token grant POSTed to the realm
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: identityToken,
+        service: ch.service ?? '',
+        scope: wanted,
+        client_id: 'edgecanary',
+      })
+      t = await httpFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(form.toString()),
+        signal: this.o.signal,
+      })
+    } else {
+      if (ch.service) url.searchParams.set('service', ch.service)
+      url.searchParams.set('scope', wanted)
+      const headers: Record<string, string> = {}
+      if (this.o.credentials) {
+        headers.authorization = `Basic ${Buffer.from(`${this.o.credentials.username}:${this.o.credentials.password}`).toString('base64')}`
+      }
+      t = await httpFetch(url, { headers, signal: this.o.signal })
     }
-    const t = await httpFetch(url, { headers, signal: this.o.signal })
     if (t.status !== 200) return false
     const body = (await t.json()) as { token?: string; access_token?: string }
     this.token = body.token ?? body.access_token

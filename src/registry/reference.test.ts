@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatImageRef, isLoopbackRegistry, isValidTag, parseImageRef } from './reference.js'
+import { formatImageRef, imageTag, isLoopbackRegistry, isValidTag, parseImageRef } from './reference.js'
 
 const D = `sha256:${'a'.repeat(64)}`
 
@@ -51,4 +51,17 @@ describe('isLoopbackRegistry', () => {
     ['registry.lan:5000', false],
     ['10.0.0.10:5000', false],
   ])('%s → %s', (r, ok) => expect(isLoopbackRegistry(r)).toBe(ok))
+})
+
+describe('imageTag', () => {
+  const D = `sha256:${'a'.repeat(64)}`
+  it.each([
+    [`127.0.0.1:5000/kubeapp:2.0@${D}`, '2.0'],
+    [`127.0.0.1:5000/kubeapp@${D}`, undefined],
+    ['127.0.0.1:5000/kubeapp', undefined],
+    ['localhost:5000/team/kubeapp:1.0.1-rc_1', '1.0.1-rc_1'],
+    ['nginx', undefined],
+    ['nginx:1.27', '1.27'],
+    ['not a ref', undefined],
+  ])('%s → %s', (ref, tag) => expect(imageTag(ref)).toBe(tag))
 })

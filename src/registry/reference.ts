@@ -76,6 +76,24 @@ export function parseImageRef(ref: string): ImageRef {
 }
 
 /**
+ * The tag a reference names, if it names one (`latest` is not assumed); undefined for a
+ * digest-only or invalid reference. The one way the project reads a version off an image.
+ *
+ *   imageTag('127.0.0.1:5000/kubeapp:2.0@sha256:…') → '2.0'
+ *   imageTag('127.0.0.1:5000/kubeapp@sha256:…') → undefined   // not '5000/kubeapp'
+ *   imageTag('nginx') → undefined
+ */
+export function imageTag(ref: string): string | undefined {
+  let r: ImageRef
+  try {
+    r = parseImageRef(ref)
+  } catch {
+    return undefined
+  }
+  return r.tag && ref.split('@')[0].endsWith(`:${r.tag}`) ? r.tag : undefined
+}
+
+/**
  * Formats a reference back: `host/repo:tag@digest`.
  *
  *   formatImageRef({ registry: 'r:5000', repository: 'app', tag: '2.0', digest: 'sha256:ab' }) → 'r:5000/app:2.0@sha256:ab'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { dockerConfigCredentials } from './auth.js'
 import { RegistryClient } from './client.js'
+import { dockerCredentials } from './docker-credentials.js'
 import { formatImageRef, type ImageRef, parseImageRef } from './reference.js'
 
 /**
@@ -31,7 +31,7 @@ export async function resolveImageDigest(
     registry: ref.registry,
     repository: ref.repository,
     insecure: o.insecure,
-    credentials: dockerConfigCredentials(ref.registry),
+    credentials: await dockerCredentials(ref.registry),
     retries: 1,
   })
   const m = await client.getManifest(ref.tag ?? 'latest')

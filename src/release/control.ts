@@ -45,6 +45,7 @@ export async function requestControl(
       env: s.env,
       analysis: o.config.analysis,
       readinessDeadlineMs: parseDuration(o.config.readinessDeadline),
+      ...(o.config.readinessWarmup ? { readinessWarmupMs: parseDuration(o.config.readinessWarmup) } : {}),
       progressDeadlineMs: parseDuration(o.config.progressDeadline),
       leaseSeconds: parseDuration(o.config.leaseDuration) / 1000,
       pause: false,

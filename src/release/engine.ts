@@ -1,9 +1,11 @@
-import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample } from '../core/analysis.js'
+import type { PodCheck, RequestSample } from '../core/analysis.js'
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
-import { fastFailReason, type PodView } from '../core/fast-fail.js'
-import { judgeMetrics, type MetricResult, promDuration } from '../core/prometheus.js'
-import { type PlanStep, prewarmDelayMs } from '../core/release-plan.js'
+import { fastFailReason } from '../core/fast-fail.js'
+import { type MetricResult, promDuration } from '../core/prometheus.js'
+import { warmupAllowanceMs } from '../core/readiness-evidence.js'
+import { driftOf, startDecision } from '../core/release-decisions.js'
+import type { PlanStep } from '../core/release-plan.js'
 import { stableReached } from '../core/rollout.js'
 import {
   addEvent,
@@ -16,10 +18,14 @@ import {
 import { Interrupted, LockHeld, ReleaseFailed, UsageError } from '../errors.js'
 import type { Cluster, Deployment, Pod, Progress } from '../ports.js'
 import { startLoad } from '../verify/traffic.js'
-import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock } from './lock.js'
+import { runAnalysis } from './analysis-loop.js'
+import { openGates, podAsker, probePod } from './gates.js'
+import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock, leaseName } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
+import { canaryDeployment, canaryName, cond, GATE, podView, versionOf } from './objects.js'
 import { queryMetrics } from './prometheus.js'
 import { externalUrl } from './service-url.js'
+import { StartingPods } from './starting-pods.js'
 import {
   appendHistory,
   FINAL_PHASES,
@@ -30,11 +36,9 @@ import {
   readState,
   statePatch,
 } from './state.js'
+import { ReleaseView } from './watches.js'
 
-export const GATE = 'edgecanary.dev/gate'
-
-/** How long before an interval ends the canary pods' /health and /version are asked. */
-const CHECK_LEAD_MS = 150
+export { canaryDeployment, canaryName, GATE, versionOf }
 
 export interface ReleasePlanInput {
   app: string
@@ -46,6 +50,11 @@ export interface ReleasePlanInput {
   env: Record<string, string>
   analysis: AnalysisConfig
   readinessDeadlineMs: number
+  /**
+   * How long a starting canary's failed probes are allowed before they count (default: three
+   * periods of its readiness probe, warmupAllowanceMs); past it, persistent failure rolls back.
+   */
+  readinessWarmupMs?: number
   /** The canary Deployment's progressDeadlineSeconds; past it, Kubernetes marks it ProgressDeadlineExceeded (default 60 s). */
   progressDeadlineMs?: number
   leaseSeconds: number
@@ -77,82 +86,6 @@ class Rollback extends Error {}
 class Abort extends Error {}
 class PromoteNow extends Error {}
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', wake)
-      resolve()
-    }
-    const t = setTimeout(wake, ms)
-    signal?.addEventListener('abort', wake, { once: true })
-  })
-
-export function canaryName(app: string): string {
-  return `${app}-canary`
-}
-
-/** The canary Deployment: the stable's pod template, the new image and env, its own track and a readiness gate. */
-export function canaryDeployment(
-  stable: Deployment,
-  app: string,
-  image: string,
-  env: Record<string, string>,
-  replicas: number,
-  progressDeadlineSeconds = 60,
-): Deployment {
-  const tpl = structuredClone(stable.spec.template)
-  const labels = { ...(tpl.metadata?.labels ?? {}), app, track: 'canary' }
-  const containers = tpl.spec.containers.map((c, i) =>
-    i === 0
-      ? {
-          ...c,
-          image,
-          env: [
-            ...(c.env ?? []).filter((e) => !(e.name in env)),
-            ...Object.entries(env).map(([name, value]) => ({ name, value })),
-          ],
-        }
-      : c,
-  )
-  return {
-    metadata: {
-      name: canaryName(app),
-      labels: { app, track: 'canary', 'app.kubernetes.io/managed-by': 'edgecanary' },
-    },
-    spec: {
-      replicas,
-      progressDeadlineSeconds,
-      selector: { matchLabels: { app, track: 'canary' } },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
-      template: {
-        metadata: { ...tpl.metadata, labels },
-        spec: { ...tpl.spec, containers, readinessGates: [{ conditionType: GATE }] },
-      },
-    },
-  }
-}
-
-function podView(p: Pod): PodView {
-  return {
-    name: p.metadata.name,
-    phase: p.status?.phase,
-    createdAt: p.metadata.creationTimestamp,
-    scheduledFalseReason: p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
-      ?.message,
-    containers: (p.status?.containerStatuses ?? []).map((c) => ({
-      waiting: c.state?.waiting,
-      terminated: c.state?.terminated,
-      lastTerminated: c.lastState?.terminated,
-      restartCount: c.restartCount,
-    })),
-  }
-}
-
-const cond = (p: Pod, type: string) =>
-  p.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false
-const live = (pods: Pod[]) => pods.filter((p) => !p.metadata.deletionTimestamp)
-
 /**
  * Runs (or resumes) a replica-ratio canary release to promotion or rollback. Returns the
  * result on promotion; throws ReleaseFailed after a rollback, Interrupted on SIGINT, LockHeld
@@ -172,18 +105,30 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     })
   }
   const prior = readState(stable0)
-  if (prior && prior.version === plan.version && prior.phase === 'Succeeded') {
+  const start = startDecision(prior, plan.version)
+  if (start.action === 'noop' && prior) {
     progress.note(`${plan.app} ${plan.version} is already released (Succeeded): nothing to do`)
     return result(prior, false, true)
   }
-  if (prior && !FINAL_PHASES.includes(prior.phase) && prior.version !== plan.version) {
-    throw new UsageError(`a release of ${plan.app} ${prior.version} is in phase ${prior.phase}`, {
-      hint: `finish it with \`edgecanary promote\` or \`edgecanary abort\`, or resume it with \`edgecanary release ${prior.version}\``,
+  if (start.action === 'refuse') {
+    throw new UsageError(`a release of ${plan.app} ${start.running} is in phase ${start.phase}`, {
+      hint: `finish it with \`edgecanary promote\` or \`edgecanary abort\`, or resume it with \`edgecanary release ${start.running}\``,
     })
   }
   // epochs only grow: above any epoch already on the app's Deployments, even if the Lease was deleted
   const floor = Math.max(epochOn(stable0)?.n ?? -1, epochOn(canary0)?.n ?? -1) + 1
-  const lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, { floor })
+  // from here on the release follows its pods, Deployments and Lease by watch, not by polls
+  const view = new ReleaseView(cluster, ns, plan.app, leaseName(plan.app))
+  let lock: HeldLock
+  try {
+    lock = await acquireLock(cluster, ns, plan.app, plan.leaseSeconds, {
+      floor,
+      watched: () => view.currentLease(),
+    })
+  } catch (err) {
+    view.stop()
+    throw err
+  }
   lock.saw(stable0)
   lock.saw(canary0)
   let claimed: (Deployment | undefined)[]
@@ -191,10 +136,11 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     // from here on, a holder we took over from cannot write these any more
     claimed = await Promise.all([lock.claim(plan.app), lock.claim(canaryName(plan.app))])
   } catch (err) {
+    view.stop()
     await lock.release().catch(() => {})
     throw err
   }
-  const resumed = Boolean(prior && !FINAL_PHASES.includes(prior.phase) && prior.version === plan.version)
+  const resumed = start.action === 'resume'
   const stableImage = stable0.spec.template.spec.containers[0]?.image ?? ''
   const state: ReleaseState =
     resumed && prior
@@ -215,7 +161,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
           startedAt: new Date().toISOString(),
           updatedAt: new Date().toISOString(),
         }
-  const ctx = new ReleaseRun(deps, plan, state, lock)
+  const ctx = new ReleaseRun(deps, plan, state, lock, view)
   // read before the transition below overwrites it: a release stopped while promoting goes on
   // promoting (going back to its last step would scale the already-updated stable down again)
   const inPromotion = resumed && (state.phase === 'Promoting' || state.phase === 'Finalising')
@@ -269,6 +215,7 @@ export async function runRelease(deps: ReleaseDeps, plan: ReleasePlanInput): Pro
     throw err
   } finally {
     ctx.stopLoad()
+    view.stop()
     // the Events still being written need no lock: both finish side by side
     await Promise.all([ctx.settle(), lock.release().catch(() => {})])
   }
@@ -295,13 +242,6 @@ function keepLockHeld(err: unknown): undefined {
   return undefined
 }
 
-function versionOf(d: Deployment): string | undefined {
-  const image = d.spec.template.spec.containers[0]?.image ?? ''
-  return readState(d)?.phase === 'Succeeded'
-    ? readState(d)?.version
-    : (image.split('@')[0].split(':').pop() ?? undefined)
-}
-
 class ReleaseRun {
   private samples: RequestSample[] = []
   private load?: { stop(): Promise<void> }
@@ -313,9 +253,18 @@ class ReleaseRun {
     private readonly plan: ReleasePlanInput,
     private readonly state: ReleaseState,
     private readonly lock: HeldLock,
+    private readonly view: ReleaseView,
   ) {
     this.ns = plan.namespace
     this.intervalMs = parseDuration(plan.analysis.interval)
+    this.starting = new StartingPods({
+      view,
+      ask: (pod, path) => this.ask(pod, path),
+      target: plan.version,
+      warmupMs: (pod) =>
+        plan.readinessWarmupMs ??
+        warmupAllowanceMs(pod.spec.containers[0]?.readinessProbe, plan.readinessDeadlineMs),
+    })
   }
 
   private get cluster(): Cluster {
@@ -409,7 +358,9 @@ class ReleaseRun {
   }
 
   private async mustStable(): Promise<Deployment> {
-    const d = await this.cluster.getDeployment(this.ns, this.plan.app)
+    // the watched copy; a Deployment without the app label (made by hand) is read instead
+    const d =
+      this.view.deployment(this.plan.app) ?? (await this.cluster.getDeployment(this.ns, this.plan.app))
     this.lock.saw(d)
     if (!d) throw new Rollback(`Deployment ${this.plan.app} disappeared`)
     return d
@@ -443,7 +394,7 @@ class ReleaseRun {
     )
     await this.waitCanaryReady(s.canary)
     // 3. only now remove stable pods
-    await this.lock.patch(this.plan.app, { spec: { replicas: s.stable } })
+    await this.patchStableSpec({ spec: { replicas: s.stable } })
     await this.waitStable(s.stable, false)
     this.state.timeline = startStep(this.state.timeline, {
       index: i,
@@ -468,7 +419,8 @@ class ReleaseRun {
   }
 
   private async canaryPods(): Promise<Pod[]> {
-    return live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=canary`))
+    await this.view.ready
+    return this.view.podsOf('canary')
   }
 
   /** Canary pods that passed the pre-traffic gate: the ones in the Service (not those warming for the next step). */
@@ -511,8 +463,8 @@ class ReleaseRun {
       await this.fastFail(pods)
       const ready = pods.filter((p) => cond(p, 'ContainersReady'))
       if (ready.length >= n) return
-      await this.gateUnready(pods)
-      await this.progressDeadline()
+      this.judgeStartingPods(pods)
+      this.progressDeadline()
       if (Date.now() > deadline) {
         const why = pods
           .map(
@@ -524,17 +476,13 @@ class ReleaseRun {
           `readiness deadline: ${ready.length}/${n} canary pod(s) Ready after ${this.plan.readinessDeadlineMs / 1000}s (${why}); /health never answered 200`,
         )
       }
-      await sleep(75, this.deps.signal)
+      await this.view.changed(250, this.deps.signal)
     }
   }
 
-  private lastProgressCheck = 0
-
-  /** The canary Deployment's Progressing condition: ProgressDeadlineExceeded is a named fast-fail (checked once a second). */
-  private async progressDeadline(): Promise<void> {
-    if (Date.now() - this.lastProgressCheck < 1000) return
-    this.lastProgressCheck = Date.now()
-    const c = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+  /** The canary Deployment's Progressing condition (watched): ProgressDeadlineExceeded is a named fast-fail. */
+  private progressDeadline(): void {
+    const c = this.view.deployment(canaryName(this.plan.app))
     this.lock.saw(c)
     const p = c?.status?.conditions?.find((x) => x.type === 'Progressing')
     if (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded')
@@ -543,69 +491,44 @@ class ReleaseRun {
       )
   }
 
-  /** A GET of the pod's own port (its first container port) through the API server's pod proxy. */
+  /** A GET of the pod's own port through the API server's pod proxy (gates.ts). */
   private ask(pod: Pod, path: string): Promise<{ status: number; body: string }> {
-    const port = pod.spec.containers[0]?.ports?.[0]?.containerPort ?? 8080
-    return this.cluster.podProxyGet(this.ns, pod.metadata.name, port, path)
+    return podAsker(this.cluster, this.ns)(pod, path)
   }
 
-  private async probe(pod: Pod): Promise<PodCheck> {
-    const [health, version] = await Promise.all([this.ask(pod, '/health'), this.ask(pod, '/version')])
-    return {
-      pod: pod.metadata.name,
-      health: health.status,
-      version: version.status === 200 ? version.body.trim() : undefined,
-      ...(version.status !== 200 ? { error: `/version answered ${version.status}` } : {}),
+  private probe(pod: Pod): Promise<PodCheck> {
+    return probePod((p, path) => this.ask(p, path), pod)
+  }
+
+  /** Readiness failures of starting canary pods as evidence (starting-pods.ts). */
+  private readonly starting: StartingPods
+
+  private judgeStartingPods(pods: Pod[]): void {
+    const v = this.starting.judge(pods)
+    if (v) {
+      this.sawFailure(v.firstFailureAt)
+      throw new Rollback(`pre-traffic gate: ${v.reason}`)
     }
   }
-
-  /**
-   * A canary whose container runs but never turns Ready: ask its /health through the pod
-   * proxy, and after three 5xx answers in a row name that as the reason instead of waiting
-   * for the readiness deadline.
-   */
-  private async gateUnready(pods: Pod[]): Promise<void> {
-    for (const pod of pods) {
-      const running = pod.status?.containerStatuses?.[0]?.state?.running
-      if (!running || cond(pod, 'ContainersReady')) continue
-      const health = await this.ask(pod, '/health')
-      const n = health.status >= 500 ? (this.unhealthy.get(pod.metadata.name) ?? 0) + 1 : 0
-      // 503 is what a starting app (or the proxy before it listens) answers; other 5xx are failures
-      if (health.status >= 500 && health.status !== 503) this.sawFailure(Date.now())
-      this.unhealthy.set(pod.metadata.name, n)
-      if (n >= 3 && health.status !== 503) {
-        throw new Rollback(
-          `pre-traffic gate: ${pod.metadata.name} /health answered ${health.status}; it never becomes Ready`,
-        )
-      }
-    }
-  }
-
-  private unhealthy = new Map<string, number>()
 
   private async gateCanaryPods(): Promise<void> {
-    for (const pod of await this.canaryPods()) {
-      if (cond(pod, GATE) || !cond(pod, 'ContainersReady')) continue
-      // a wrong version fails at once; a passing error gets two more tries (one flaky answer does not decide)
-      let check = await this.probe(pod)
-      for (let i = 0; i < 2 && (check.error || check.health !== 200) && check.version === undefined; i++) {
-        check = await this.probe(pod)
-      }
-      if (check.version !== undefined && check.version !== this.plan.version) {
-        throw new Rollback(
-          `pre-traffic gate: ${pod.metadata.name} /version is "${check.version}", expected "${this.plan.version}"`,
-        )
-      }
-      if (check.error) throw new Rollback(`pre-traffic gate: ${pod.metadata.name} ${check.error}`)
-      if (check.health !== 200) {
-        throw new Rollback(`pre-traffic gate: ${pod.metadata.name} /health answered ${check.health}`)
-      }
-      // Pods carry no epoch (the ReplicaSet creates them), so this write is checked, not fenced.
-      // The window is safe: the gate only opens a pod this holder has just probed healthy at the
-      // target version, which is exactly what a new holder would do to the same pod.
-      await this.lock.check()
-      await this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed')
-    }
+    const reason = await openGates({
+      pods: await this.canaryPods(),
+      target: this.plan.version,
+      ask: (pod, path) => this.ask(pod, path),
+      stillWanted: (pod) => this.stillWanted(pod),
+      checkLock: () => this.lock.check(),
+      open: (pod) =>
+        this.cluster.setPodCondition(this.ns, pod.metadata.name, GATE, true, 'PreTrafficGatePassed'),
+    })
+    if (reason) throw new Rollback(reason)
+  }
+
+  /** The pod as the API server has it now: there, and not being deleted. */
+  private async stillWanted(pod: Pod): Promise<boolean> {
+    const now = await this.cluster.listPods(this.ns, `app=${this.plan.app},track=canary`)
+    const p = now.find((x) => x.metadata.name === pod.metadata.name)
+    return Boolean(p && !p.metadata.deletionTimestamp)
   }
 
   private async waitCanaryReady(n: number): Promise<void> {
@@ -617,46 +540,27 @@ class ReleaseRun {
       if (pods.filter((p) => cond(p, 'Ready')).length >= n) return
       if (Date.now() > deadline) throw new Rollback('canary pods passed the gate but did not become Ready')
       await this.gateCanaryPods()
-      await sleep(50, this.deps.signal)
+      await this.view.changed(250, this.deps.signal)
     }
   }
 
   /**
-   * Waits until the stable Deployment has `n` ready pods and, with `all`, only updated ones.
-   * A watch on it ends the wait as soon as the controller reports it; a read every `everyMs`
-   * beside the watch covers a watch that broke (an API server restart) and the deadline.
+   * Waits until the stable Deployment has `n` ready pods and, with `all`, only updated ones:
+   * the watched Deployment ends the wait as soon as the controller reports it.
    */
-  private async waitStable(n: number, all: boolean, everyMs = 75): Promise<void> {
+  private async waitStable(n: number, all: boolean): Promise<void> {
     const deadline = Date.now() + this.plan.readinessDeadlineMs
-    const reached = (d: Deployment) =>
-      stableReached({ generation: d.metadata.generation, status: d.status }, n, all)
-    let seen = false
-    let wake = () => {}
-    const stopWatch = this.cluster.watchDeployment(this.ns, this.plan.app, (d) => {
-      if (!reached(d)) return
-      seen = true
-      wake()
-    })
-    try {
-      for (;;) {
-        if (seen) return
-        const d = await this.mustStable()
-        if (seen || reached(d)) return
-        if (Date.now() > deadline)
-          throw new Rollback(
-            `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
-          )
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, everyMs)
-          wake = () => {
-            clearTimeout(t)
-            resolve()
-          }
-        })
-        wake = () => {}
-      }
-    } finally {
-      stopWatch()
+    await this.view.ready
+    for (;;) {
+      const d = await this.mustStable()
+      // the watched copy may not show this process's last spec write yet: only a copy at least that new decides
+      const current = (d.metadata.generation ?? 0) >= this.stableGeneration
+      if (current && stableReached({ generation: d.metadata.generation, status: d.status }, n, all)) return
+      if (Date.now() > deadline)
+        throw new Rollback(
+          `stable ${this.plan.app} did not reach ${n} ready pod(s) in ${this.plan.readinessDeadlineMs / 1000}s`,
+        )
+      await this.view.changed(1000, this.deps.signal)
     }
   }
 
@@ -677,6 +581,15 @@ class ReleaseRun {
     this.load = undefined
   }
 
+  /** The stable Deployment's generation after this process's last change of its spec. */
+  private stableGeneration = 0
+
+  /** A fenced change of the stable Deployment's spec; the waits then wait for a copy of at least its generation. */
+  private async patchStableSpec(patch: object): Promise<void> {
+    const d = await this.lock.patch(this.plan.app, patch)
+    this.stableGeneration = Math.max(this.stableGeneration, d.metadata.generation ?? 0)
+  }
+
   /** Time spent waiting for new pods to be started and Ready (canary steps, promotion rollout). */
   podStartMs = 0
 
@@ -689,88 +602,55 @@ class ReleaseRun {
   }
 
   /**
-   * `interval × iterations` of analysis. Intervals follow one fixed schedule from the start, so
-   * the checks at the end of one interval run while the next one already collects samples.
-   * With `warm`, the canary is scaled to the next step's count near the end (prewarmDelayMs).
+   * `interval × iterations` of analysis (analysis-loop.ts). With `warm`, the canary is scaled to
+   * the next step's count near the end (prewarmDelayMs).
    */
   private async analyse(
     h: { update(d: string): void },
     warm?: { replicas: number; step: number },
   ): Promise<void> {
-    await this.startLoadIfNeeded()
-    const start = Date.now()
-    const total = this.plan.analysis.iterations * this.intervalMs
-    let warmAt = warm
-      ? start + prewarmDelayMs(total, this.plan.progressDeadlineMs ?? 60_000)
-      : Number.POSITIVE_INFINITY
-    this.samples = []
-    for (let it = 0; it < this.plan.analysis.iterations; it++) {
-      const end = start + (it + 1) * this.intervalMs
-      // the pods' /health and /version are asked in the interval's last moments, so their
-      // answers are in when it ends
-      let checks: Promise<PodCheck[]> | undefined
-      let metrics: Promise<MetricResult[]> | undefined
-      while (Date.now() < end) {
-        if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
-          checks = this.checkServingPods()
-          checks.catch(() => {})
-          metrics = this.queryMetrics()
-        }
-        this.checkSignal()
-        await this.checkRequests()
-        const pods = await this.canaryPods()
-        await this.fastFail(pods)
-        // a canary 5xx rolls back at once, without waiting for the interval to end
-        const early = this.verdict(this.samples, [])
-        if (!early.ok && early.fatal) {
-          this.recordInterval(this.samples, false)
-          const first = this.samples.find((x) => x.version === this.plan.version && (x.status ?? 0) >= 500)
-          this.sawFailure((first as { at?: number } | undefined)?.at ?? Date.now())
-          throw new Rollback(early.reason ?? 'canary failed')
-        }
-        if (warm && Date.now() >= warmAt) {
-          warmAt = Number.POSITIVE_INFINITY
-          await this.lock.patch(canaryName(this.plan.app), { spec: { replicas: warm.replicas } })
-          this.warmedTo = warm.replicas
-          h.update(
-            `starting ${warm.replicas - this.state.steps[this.state.step].canary} canary pod(s) for step ${warm.step}, held out of the Service until its gate`,
-          )
-        }
-        const wake = checks ? end : end - CHECK_LEAD_MS
-        await sleep(Math.min(250, Math.max(0, wake - Date.now())), this.deps.signal)
-      }
-      const samples = this.samples
-      this.samples = []
-      const [pods, asked] = await Promise.all([
-        checks ?? this.checkServingPods(),
-        metrics ?? this.queryMetrics(),
-      ])
-      const v = this.withMetrics(this.verdict(samples, pods), asked)
-      this.recordInterval(samples, v.ok)
-      if (!v.ok) this.record('analysis', `interval ${it + 1}: ${v.reason ?? 'failed'}`)
-      this.state.lastAnalysis = {
-        at: new Date().toISOString(),
-        ok: v.ok,
-        reason: v.reason,
-        canaryRequests: v.canary.requests,
-        canaryErrors: v.canary.errors,
-        p99Ms: v.canary.p99 && Math.round(v.canary.p99),
-      }
-      if (!v.ok) {
-        this.sawFailure(Date.now())
-        this.state.failedChecks = this.failedChecks + 1
-      }
-      // a passing last interval goes out with the transition that follows it (next step,
-      // promotion or pause all write the state); a failed check is written at once, so a
-      // resumed release still counts it
-      if (it < this.plan.analysis.iterations - 1 || !v.ok)
-        await this.lock.patch(this.plan.app, statePatch(this.state))
-      h.update(
-        `interval ${it + 1}/${this.plan.analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
-      )
-      if (!v.ok && (v.fatal || this.failedChecks >= this.plan.analysis.threshold))
-        throw new Rollback(v.reason ?? 'analysis failed')
-    }
+    await runAnalysis(
+      {
+        analysis: this.plan.analysis,
+        target: this.plan.version,
+        intervalMs: this.intervalMs,
+        progressDeadlineMs: this.plan.progressDeadlineMs ?? 60_000,
+        state: this.state,
+        signal: this.deps.signal,
+        samples: () => this.samples,
+        drainSamples: () => {
+          const taken = this.samples
+          this.samples = []
+          return taken
+        },
+        startLoad: () => this.startLoadIfNeeded(),
+        between: async () => {
+          this.checkSignal()
+          await this.checkRequests()
+          await this.fastFail(await this.canaryPods())
+        },
+        checkServingPods: () => this.checkServingPods(),
+        sawFailure: (at) => this.sawFailure(at),
+        warm: async (replicas) => {
+          await this.lock.patch(canaryName(this.plan.app), { spec: { replicas } })
+          this.warmedTo = replicas
+        },
+        writeState: async () => {
+          await this.lock.patch(this.plan.app, statePatch(this.state))
+        },
+        rollback: (reason) => {
+          throw new Rollback(reason)
+        },
+        metrics: () => this.queryMetrics(),
+        record: (kind, text) => this.record(kind, text),
+        onInterval: (it, v, samples) => {
+          this.recordInterval(samples, v.ok)
+          if (!v.ok) this.record('analysis', `interval ${it + 1}: ${v.reason ?? 'failed'}`)
+        },
+      },
+      h,
+      warm,
+    )
   }
 
   /** The Prometheus checks of `analysis.metrics` for the canary track (none configured: none asked). */
@@ -785,16 +665,6 @@ class ReleaseRun {
     })
   }
 
-  /** A verdict the request and pod checks passed fails when a metric is out of its range or has no value. */
-  private withMetrics(v: IntervalVerdict, results: MetricResult[]): IntervalVerdict {
-    if (results.length === 0) return v
-    const m = judgeMetrics(this.plan.analysis.metrics, results)
-    if (m.ok) return v
-    this.record('metric', m.reason ?? 'metric check failed')
-    // both failed: the reason names both, so the metric is not hidden behind a pod's answer
-    return { ...v, ok: false, reason: v.ok ? m.reason : `${v.reason}; ${m.reason}` }
-  }
-
   /** One analysis interval in the timeline: both sides' requests, errors, success rate, p50 and p99. */
   private recordInterval(samples: RequestSample[], ok: boolean): void {
     this.state.timeline = addInterval(this.state.timeline, {
@@ -802,15 +672,6 @@ class ReleaseRun {
       atMs: this.elapsedMs(),
       ok,
       ...intervalStats(samples, this.plan.version),
-    })
-  }
-
-  private verdict(samples: RequestSample[], pods: PodCheck[]): IntervalVerdict {
-    return judgeInterval({
-      target: this.plan.version,
-      samples,
-      pods,
-      thresholds: this.plan.analysis,
     })
   }
 
@@ -823,8 +684,8 @@ class ReleaseRun {
 
   /** Acts on `promote`/`abort` asked from another terminal (annotation on the stable Deployment). */
   private async checkRequests(): Promise<'promote' | 'promote-step' | undefined> {
-    const d = await this.cluster.getDeployment(this.ns, this.plan.app)
-    this.lock.saw(d)
+    await this.view.ready
+    const d = await this.mustStable()
     const req = d?.metadata.annotations?.[REQUEST_ANNOTATION]
     if (!req) return undefined
     if (req === 'abort') {
@@ -855,7 +716,7 @@ class ReleaseRun {
         })
         return
       }
-      await sleep(300, this.deps.signal)
+      await this.view.changed(1000, this.deps.signal)
     }
   }
 
@@ -864,18 +725,13 @@ class ReleaseRun {
     const step = this.state.steps[this.state.step]
     if (!step) return
     const stable = await this.mustStable()
-    const canary = await this.cluster.getDeployment(this.ns, canaryName(this.plan.app))
+    const canary = this.view.deployment(canaryName(this.plan.app))
     this.lock.saw(canary)
-    const found: string[] = []
-    if ((canary?.spec.replicas ?? 0) !== step.canary)
-      found.push(
-        `${canaryName(this.plan.app)} scaled to ${canary?.spec.replicas ?? 0} outside edgecanary (step ${this.state.step + 1} expects ${step.canary})`,
-      )
-    if ((stable.spec.replicas ?? 0) !== step.stable)
-      found.push(
-        `${this.plan.app} scaled to ${stable.spec.replicas ?? 0} outside edgecanary (step ${this.state.step + 1} expects ${step.stable})`,
-      )
-    const drift = found.join('; ') || undefined
+    const drift = driftOf(
+      step,
+      { stable: stable.spec.replicas ?? 0, canary: canary?.spec.replicas ?? 0 },
+      { app: this.plan.app, step: this.state.step + 1 },
+    )
     if (drift === this.state.drift) return
     this.state.drift = drift
     const d = await this.lock.patch(this.plan.app, statePatch(this.state))
@@ -897,7 +753,7 @@ class ReleaseRun {
     const containers = stable.spec.template.spec.containers.map((c, i) =>
       i === 0 ? { ...c, image: this.state.image } : c,
     )
-    await this.lock.patch(this.plan.app, {
+    await this.patchStableSpec({
       spec: {
         replicas: this.state.replicas,
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
@@ -917,7 +773,7 @@ class ReleaseRun {
       answers.stop()
     }
     this.podStartMs += Date.now() - asked
-    const pods = live(await this.cluster.listPods(this.ns, `app=${this.plan.app},track=stable`))
+    const pods = this.view.podsOf('stable')
     const updated = pods.filter((x) => x.spec.containers[0]?.image === this.state.image)
     const versions = await Promise.all(
       updated.map(async (p) => {
@@ -959,12 +815,12 @@ class ReleaseRun {
     const known = new Set<string>()
     const notBefore = new Map<string, number>()
     let stopped = false
-    const selector = `app=${this.plan.app},track=stable`
     const uidOf = (p: Pod) => p.metadata.uid ?? p.metadata.name
     void (async () => {
       for (let i = 0; !stopped && i < 4000; i++) {
-        const pods = await this.cluster.listPods(this.ns, selector).catch(() => [] as Pod[])
-        const updated = live(pods).filter((p) => p.spec.containers[0]?.image === this.state.image)
+        const updated = this.view
+          .podsOf('stable')
+          .filter((p) => p.spec.containers[0]?.image === this.state.image)
         // every new pod has answered: the rollout has nothing more to show
         if (updated.length >= this.state.replicas && updated.every((p) => known.has(uidOf(p)))) return
         for (const p of updated) {
@@ -981,7 +837,8 @@ class ReleaseRun {
             notBefore.set(uid, Date.now() + 100)
           })
         }
-        await sleep(25)
+        // the next pod change wakes this; a pod that did not answer yet is asked again in 100 ms
+        await this.view.changed(100)
       }
     })()
     return {
@@ -1004,7 +861,7 @@ class ReleaseRun {
     const containers = stable.spec.template.spec.containers.map((c, i) =>
       i === 0 ? { ...c, image: this.state.previousImage } : c,
     )
-    await this.lock.patch(this.plan.app, {
+    await this.patchStableSpec({
       spec: { replicas: this.state.replicas, template: { spec: { containers } } },
     })
     // stable back to full strength and Ready before any canary pod goes

@@ -87,6 +87,11 @@ export async function acquireLock(
     identity?: string
     /** The least leaseTransitions to take: above any epoch already on the app's objects, so epochs grow even when the Lease was deleted. */
     floor?: number
+    /**
+     * The Lease as a watch last saw it: renewals and checks read it instead of asking the API
+     * server (undefined: not known yet, so they ask).
+     */
+    watched?: () => Lease | undefined
   } = {},
 ): Promise<HeldLock> {
   const name = leaseName(app)
@@ -143,6 +148,20 @@ export async function acquireLock(
     cur.spec.leaseTransitions === current.spec.leaseTransitions
   const renewOnce = async (): Promise<void> => {
     try {
+      // with a watch, a renewal is one write against the version this holder wrote last; the
+      // watch says whether someone else took the Lease. A conflict reads it again, as before.
+      // a watched copy that is not ours may only lag behind our own write: the read below decides
+      const seen = opts.watched?.()
+      if (seen && stillOurs(seen)) {
+        const r = await cluster.replaceLease(ns, {
+          ...current,
+          spec: { ...current.spec, renewTime: micro() },
+        })
+        if (r) {
+          current = r
+          return
+        }
+      }
       const cur = await cluster.getLease(ns, name)
       if (!stillOurs(cur)) {
         lost = true
@@ -233,6 +252,8 @@ export async function acquireLock(
       return r
     },
     async check() {
+      const seen = opts.watched?.()
+      if (!lost && seen && stillOurs(seen)) return
       const cur = await cluster.getLease(ns, name)
       if (lost || !stillOurs(cur)) {
         lost = true

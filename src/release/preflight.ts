@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
-import { dockerConfigCredentials } from '../registry/auth.js'
 import { RegistryClient } from '../registry/client.js'
+import { dockerCredentials } from '../registry/docker-credentials.js'
 import { parseImageRef } from '../registry/reference.js'
 import { pinImageRef } from '../registry/resolve.js'
 
@@ -47,7 +47,7 @@ export async function preflight(
     registry: ref.registry,
     repository: ref.repository,
     insecure: o.insecure,
-    credentials: dockerConfigCredentials(ref.registry),
+    credentials: await dockerCredentials(ref.registry),
     retries: 1,
   })
   const m = await client.getManifest(ref.digest ?? ref.tag ?? 'latest')

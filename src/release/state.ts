@@ -1,5 +1,6 @@
 import type { StoredTimeline } from '../core/timeline.js'
 import type { Cluster, ConfigMap, Deployment } from '../ports.js'
+import { imageTag } from '../registry/reference.js'
 
 export const STATE_ANNOTATION = 'edgecanary.dev/release'
 export const REQUEST_ANNOTATION = 'edgecanary.dev/request'
@@ -108,10 +109,7 @@ export async function readHistory(cluster: Cluster, ns: string, app: string): Pr
   return cm?.data?.releases ? (JSON.parse(cm.data.releases) as ReleaseState[]) : []
 }
 
-/** `kubeapp:1.0@sha256:…` → `1.0`. */
+/** `r:5000/kubeapp:1.0@sha256:…` → `1.0`; a digest-only reference has no version (imageTag). */
 export function versionOfImage(image: string | undefined): string | undefined {
-  if (!image) return undefined
-  const noDigest = image.split('@')[0]
-  const last = noDigest.split('/').pop() ?? ''
-  return last.includes(':') ? last.split(':').pop() : undefined
+  return image ? imageTag(image) : undefined
 }

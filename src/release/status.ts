@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import type { Cluster } from '../ports.js'
+import type { Cluster, Deployment, Lease } from '../ports.js'
 import { canaryName } from './engine.js'
 import { holderGone, leaseName, pidAlive } from './lock.js'
 import { FINAL_PHASES, type ReleaseState, readState } from './state.js'
@@ -28,8 +28,103 @@ export interface StatusReport {
 export async function releaseStatus(cluster: Cluster, ns: string, app: string): Promise<StatusReport> {
   const stable = await cluster.getDeployment(ns, app)
   const canary = await cluster.getDeployment(ns, canaryName(app))
-  const s = readState(stable)
   const lease = await cluster.getLease(ns, leaseName(app))
+  return statusOf(ns, app, stable, canary, lease)
+}
+
+/**
+ * `status --watch`'s data: the report again whenever the app's Deployments or Lease change,
+ * followed by watches (resumed from their resourceVersion, relisted on 410 Gone), not polls;
+ * once a second from what the watches hold (no request), for a Lease that expires without a
+ * write. `onReport` gets every report (callers print the ones that differ); resolves when a
+ * report says the release ended (`done`) or `signal` aborts, with the last report.
+ */
+export async function followReleaseStatus(
+  cluster: Cluster,
+  ns: string,
+  app: string,
+  onReport: (r: StatusReport) => void,
+  o: { done: (r: StatusReport) => boolean; signal?: AbortSignal; maxMs?: number },
+): Promise<StatusReport> {
+  const deployments = new Map<string, Deployment>()
+  let lease: Lease | undefined
+  let listed = 0
+  let finish: (r: StatusReport) => void = () => {}
+  const ended = new Promise<StatusReport>((r) => {
+    finish = r
+  })
+  let last: StatusReport | undefined
+  const report = () => {
+    if (listed < 3) return
+    last = statusOf(ns, app, deployments.get(app), deployments.get(canaryName(app)), lease)
+    onReport(last)
+    if (o.done(last)) finish(last)
+  }
+  // one watch per Deployment by name: a stable Deployment made by hand may lack the app label
+  const stops = [
+    ...[app, canaryName(app)].map((name) =>
+      cluster.inform(
+        'deployments',
+        ns,
+        { field: `metadata.name=${name}` },
+        {
+          onList: (items) => {
+            if (items[0]) deployments.set(name, items[0])
+            else deployments.delete(name)
+            if (listed < 3) listed++
+            report()
+          },
+          onEvent: (type, d) => {
+            if (type === 'DELETED') deployments.delete(name)
+            else deployments.set(name, d)
+            report()
+          },
+        },
+      ),
+    ),
+    cluster.inform(
+      'leases',
+      ns,
+      { field: `metadata.name=${leaseName(app)}` },
+      {
+        onList: (items) => {
+          lease = items[0]
+          if (listed < 3) listed++
+          report()
+        },
+        onEvent: (type, l) => {
+          lease = type === 'DELETED' ? undefined : l
+          report()
+        },
+      },
+    ),
+  ]
+  const tick = setInterval(report, 1000)
+  const limit = setTimeout(() => last && finish(last), o.maxMs ?? 10 * 3600_000)
+  const abort = () => {
+    if (last) finish(last)
+    else void releaseStatus(cluster, ns, app).then(finish, () => {})
+  }
+  o.signal?.addEventListener('abort', abort, { once: true })
+  try {
+    return await ended
+  } finally {
+    clearInterval(tick)
+    clearTimeout(limit)
+    o.signal?.removeEventListener('abort', abort)
+    for (const stop of stops) stop()
+  }
+}
+
+/** The status report from the app's two Deployments and its Lease, however they were read. */
+export function statusOf(
+  ns: string,
+  app: string,
+  stable: Deployment | undefined,
+  canary: Deployment | undefined,
+  lease: Lease | undefined,
+): StatusReport {
+  const s = readState(stable)
   const holder = lease?.spec.holderIdentity || undefined
   // expired, or held by a process on this host that no longer exists (SIGKILL): the same rule as the lock
   const alive = Boolean(lease && holder && !holderGone(lease.spec, Date.now(), hostname(), pidAlive))

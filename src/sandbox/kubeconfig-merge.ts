@@ -1,23 +1,14 @@
-import { mergeKubeconfig, removeContext } from '../core/kubeconfig.js'
-import { kubeconfigPath, readKubeconfig, writeKubeconfig } from '../kubeconfig-file.js'
+import { mergeIntoKubeconfig, readKubeconfig, removeContextFromKubeconfig } from '../kubeconfig-file.js'
 import { SANDBOX_CONTEXT } from './kubeconfig-fragment.js'
 import { fragmentPath } from './lifecycle.js'
 import type { SandboxPaths } from './paths.js'
 
-/** Merges the sandbox's context into the user's kubeconfig and makes it current; returns the file. */
+/** Merges the sandbox's context into the user's kubeconfig (the file kubectl would change) and makes it current; returns that file. */
 export function mergeSandboxContext(paths: SandboxPaths, flag?: string): string {
-  const target = kubeconfigPath(flag)
-  const merged = mergeKubeconfig(readKubeconfig(target), readKubeconfig(fragmentPath(paths)), {
-    makeCurrent: SANDBOX_CONTEXT,
-  })
-  writeKubeconfig(target, merged)
-  return target
+  return mergeIntoKubeconfig(flag, readKubeconfig(fragmentPath(paths)), SANDBOX_CONTEXT)[0]
 }
 
-/** Removes the sandbox's context from the user's kubeconfig. */
+/** Removes the sandbox's context from the user's kubeconfig (the file that defines it). */
 export function removeSandboxContext(flag?: string): boolean {
-  const target = kubeconfigPath(flag)
-  const r = removeContext(readKubeconfig(target), SANDBOX_CONTEXT)
-  if (r.removed) writeKubeconfig(target, r.yaml)
-  return r.removed
+  return removeContextFromKubeconfig(flag, SANDBOX_CONTEXT)
 }

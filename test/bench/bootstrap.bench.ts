@@ -8,7 +8,7 @@ import { connectCluster } from '../../src/adapters/kube-cluster.js'
 import { connectShell } from '../../src/adapters/ssh-shell.js'
 import { resolveHosts } from '../../src/bootstrap/hosts.js'
 import { type BootstrapDeps, runBootstrap, runUninstall } from '../../src/bootstrap/service.js'
-import { readKubeconfig, writeKubeconfig } from '../../src/kubeconfig-file.js'
+import { mergeIntoKubeconfig, removeContextFromKubeconfig } from '../../src/kubeconfig-file.js'
 import { silentProgress } from '../../src/ports.js'
 import { startHosts } from '../helpers/netns-hosts.js'
 import { repoRoot } from '../helpers/sandbox.js'
@@ -39,8 +39,8 @@ try {
         knownHostsFile: known,
       }),
     cluster: (file, context) => connectCluster({ kubeconfig: file, context }),
-    readKubeconfig,
-    writeKubeconfig,
+    mergeKubeconfig: (incoming, ctx) => void mergeIntoKubeconfig(kubeconfig, incoming, ctx),
+    removeKubeconfigContext: (ctx) => removeContextFromKubeconfig(kubeconfig, ctx),
     nowS: () => Date.now() / 1000,
   }
   const install = {

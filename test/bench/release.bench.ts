@@ -1,11 +1,18 @@
 // npm run bench:release — on the sandbox, 4 pods, interval 2 s:
 //  - control overhead of a 3-step release beyond the configured analysis waits;
-//  - first failure seen → rollback complete, for a health failure, a fast-fail and FAIL_RATE=0.5;
+//  - API requests per healthy release by verb and resource (apiserver_request_total on the
+//    sandbox's /metrics, pod-proxy probes left out) and the rate, beside the ≤ 1 request/s goal,
+//    at the bench's 2 s intervals and at the default analysis (10 s × 3);
+//  - canary container started → rollback complete for a canary whose /health answers 503, one
+//    that refuses connections and one with a wrong /version (goal ≤ 5 s), and first failure
+//    seen → rollback complete for a health failure, a fast-fail and FAIL_RATE=0.5;
 //  - failed user requests at 20 rps in the healthy release and in each rollback;
 //  - split accuracy at 3:1 measured by verify over 2000 requests (a release paused at step 1).
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { apiRequestCounts, requestsBetween } from '../helpers/api-metrics.js'
 import { runCli } from '../helpers/cli.js'
+import { pushSampleApp } from '../helpers/images.js'
 import { kubeletWait, watchPodTimes } from '../helpers/pod-timeline.js'
 import { waitFor } from '../helpers/ports.js'
 import { repoRoot, startSandbox } from '../helpers/sandbox.js'
@@ -44,6 +51,7 @@ try {
   const kubeletWaves: number[][] = []
   let failedUsers = 0
   let userRequests = 0
+  const budgets: { total: number; seconds: number; byKind: { key: string; count: number }[] }[] = []
   // the pods as a watching client sees them: when each container ran and turned ContainersReady
   const timeline = watchPodTimes(sb.kubeconfig, 'production')
   for (const v of healthy) {
@@ -52,9 +60,12 @@ try {
     // 20/s cover the whole release
     const users = ec(['verify', '--requests', '380', '--rate', '20', '--json'])
     await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000))
+    const before = await apiRequestCounts(sb.kubeconfig)
     const t = performance.now()
     const r = await ec(['release', v, '--interval', '2s', '--iterations', '2', '--load', '20', '--json'])
     const wall = performance.now() - t
+    const byKind = requestsBetween(before, await apiRequestCounts(sb.kubeconfig))
+    budgets.push({ total: byKind.reduce((n, x) => n + x.count, 0), seconds: wall / 1000, byKind })
     if (r.status !== 0) throw new Error(r.stderr)
     overheads.push(wall - waits)
     // the two waves of new pods a release waits for: the first canary pod (the later steps'
@@ -70,7 +81,6 @@ try {
     failedUsers += u.errorCount
     userRequests += u.requests
   }
-  timeline.stop()
   const s = (ms: number) => (ms / 1000).toFixed(2)
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const median = mid(overheads)
@@ -92,6 +102,62 @@ try {
   console.log(
     `failed user requests at 20 rps during the healthy releases: ${failedUsers} of ${userRequests}   goal 0`,
   )
+  const rates = budgets.map((b) => b.total / b.seconds)
+  const typical = budgets.find((b) => b.total === mid(budgets.map((x) => x.total))) ?? budgets[0]
+  console.log(
+    `API requests per healthy release at 2 s intervals (outside pods/proxy, the analysis's own probes): ${budgets.map((b) => b.total).join(', ')}; rate ${rates.map((x) => x.toFixed(2)).join(', ')} req/s, median ${mid(rates).toFixed(2)} req/s   goal ≤ 1 req/s (averaged over a release)`,
+  )
+  console.log(
+    `  one of them by verb and resource: ${typical.byKind.map((x) => `${x.key} ${x.count}`).join(', ')}`,
+  )
+  {
+    // the default analysis (10 s × 3 per step): what a release on a Pi looks like
+    const v = '2.1.0'
+    await ec(['build', '--version', v, '--source', join(repoRoot, 'sample-app')])
+    const before = await apiRequestCounts(sb.kubeconfig)
+    const t = performance.now()
+    const r = await ec(['release', v, '--load', '10', '--json'])
+    const seconds = (performance.now() - t) / 1000
+    if (r.status !== 0) throw new Error(r.stderr)
+    const byKind = requestsBetween(before, await apiRequestCounts(sb.kubeconfig))
+    const total = byKind.reduce((n, x) => n + x.count, 0)
+    console.log(
+      `API requests of a healthy release at the default analysis (10 s × 3 per step, ${seconds.toFixed(0)} s): ${total}, ${(total / seconds).toFixed(2)} req/s   goal ≤ 1 req/s; by verb and resource: ${byKind.map((x) => `${x.key} ${x.count}`).join(', ')}`,
+    )
+  }
+
+  // a canary broken from its first probe: from its container's start (as a watching client
+  // saw it) to the rollback's end, as the engine recorded it in the history
+  await pushSampleApp(sb, '4.7')
+  for (const [label, version, args] of [
+    ['/health answers 503 (HEALTH_STATUS=503)', '4.1', ['--env', 'HEALTH_STATUS=503']],
+    ['connection refused (LISTEN_AFTER_S=120)', '4.2', ['--env', 'LISTEN_AFTER_S=120']],
+    ['wrong /version (image 4.7 released as 4.8)', '4.8', ['--image', `${sb.registry}/kubeapp:4.7`]],
+  ] as const) {
+    if (version !== '4.8') await ec(['build', '--version', version, '--source', join(repoRoot, 'sample-app')])
+    const t = Date.now()
+    const rr = await ec([
+      'release',
+      version,
+      '--interval',
+      '2s',
+      '--iterations',
+      '2',
+      '--load',
+      '20',
+      ...args,
+    ])
+    const last = json<{
+      releases: { timings?: { rollbackDoneAt?: string }; reason?: string }[]
+    }>(await runCli(['history', '--json'], { env: sb.env, cwd: work })).releases.at(-1)
+    const started = [...timeline.pods.values()]
+      .filter((p) => p.track === 'canary' && (p.runningAt ?? 0) >= t)
+      .map((p) => p.runningAt ?? 0)
+    const ms = Date.parse(last?.timings?.rollbackDoneAt ?? '') - Math.min(...started)
+    console.log(
+      `${label}: exit ${rr.status}; canary container started → rollback complete ${(ms / 1000).toFixed(2)} s   goal ≤ 5 s; reason: ${last?.reason}`,
+    )
+  }
 
   for (const [label, env] of [
     ['health failure (HEALTH_STATUS=500)', 'HEALTH_STATUS=500'],
@@ -153,6 +219,7 @@ try {
   )
   await ec(['abort'])
   await paused
+  timeline.stop()
 } finally {
   await sb.stop()
 }

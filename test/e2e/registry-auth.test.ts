@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -64,7 +64,6 @@ describe('build and push to a real docker-registry', () => {
   })
 
   it('takes credentials from ~/.docker/config.json', async () => {
-    const { mkdirSync, writeFileSync } = await import('node:fs')
     mkdirSync(join(dir, '.docker'), { recursive: true })
     writeFileSync(
       join(dir, '.docker', 'config.json'),
@@ -73,6 +72,118 @@ describe('build and push to a real docker-registry', () => {
     const r = await build(`${basic.host}/kubeapp`)
     rmSync(join(dir, '.docker'), { recursive: true })
     expect(r.status, r.stderr).toBe(0)
+  })
+
+  describe('docker credential helpers', () => {
+    // real helper programs on PATH, speaking docker-credential-helpers' protocol
+    const bin = join(dir, 'bin')
+    const log = join(dir, 'helper.log')
+    const cfgDir = join(dir, 'docker-cfg')
+    const withHelpers = () => ({ ...env, PATH: `${bin}:${process.env.PATH}`, DOCKER_CONFIG: cfgDir })
+    const tagsOf = async (version: string) => {
+      const r = await fetch(`http://${basic.host}/v2/kubeapp/tags/list`, {
+        headers: { authorization: `Basic ${Buffer.from('ci:s3cret-pass').toString('base64')}` },
+      })
+      return r.status === 200 && ((await r.json()) as { tags: string[] }).tags.includes(version)
+    }
+    beforeAll(() => {
+      mkdirSync(bin, { recursive: true })
+      mkdirSync(cfgDir, { recursive: true })
+      const script = (name: string, body: string) =>
+        writeFileSync(
+          join(bin, `docker-credential-${name}`),
+          `#!/bin/sh\nread -r server\necho "$0 $* $server" >> ${log}\n${body}\n`,
+          {
+            mode: 0o755,
+          },
+        )
+      script(
+        'ectest',
+        `[ "$1" = get ] || exit 3\nprintf '{"ServerURL":"%s","Username":"ci","Secret":"s3cret-pass"}' "$server"`,
+      )
+      script('locked', 'echo "the keychain is locked" >&2\nexit 1')
+      script('empty', 'echo "credentials not found in native keychain"\nexit 1')
+    })
+    const docker = (cfg: object) => writeFileSync(join(cfgDir, 'config.json'), JSON.stringify(cfg))
+    const buildAs = (version: string) =>
+      runCli(
+        [
+          'build',
+          '--version',
+          version,
+          '--repo',
+          `${basic.host}/kubeapp`,
+          '--source',
+          join(repoRoot, 'sample-app'),
+          '--json',
+        ],
+        {
+          env: withHelpers(),
+        },
+      )
+
+    it('credsStore in $DOCKER_CONFIG: the helper gets the server on stdin, nothing secret on its command line', async () => {
+      docker({ credsStore: 'ectest', auths: { [basic.host]: {} } })
+      rmSync(log, { force: true })
+      const r = await buildAs('7.1')
+      expect(r.status, r.stderr).toBe(0)
+      expect(await tagsOf('7.1')).toBe(true)
+      const calls = readFileSync(log, 'utf8').trim().split('\n')
+      expect(calls.length).toBeGreaterThan(0)
+      for (const c of calls) expect(c).toBe(`${join(bin, 'docker-credential-ectest')} get ${basic.host}`)
+      expect(r.stdout + r.stderr).not.toContain('s3cret-pass')
+    })
+
+    it('credHelpers for this registry wins over credsStore', async () => {
+      docker({ credsStore: 'locked', credHelpers: { [basic.host]: 'ectest' } })
+      const r = await buildAs('7.2')
+      expect(r.status, r.stderr).toBe(0)
+      expect(await tagsOf('7.2')).toBe(true)
+    })
+
+    it.each([
+      ['a missing helper', { credHelpers: { HOST: 'nope' } }, 'docker-credential-nope', 'is not on PATH'],
+      ['a failing helper', { credsStore: 'locked' }, 'docker-credential-locked', 'the keychain is locked'],
+    ])('%s: exit 2 naming it, before anything is built or pushed', async (_n, cfg, helper, why) => {
+      docker(JSON.parse(JSON.stringify(cfg).replace('HOST', basic.host)))
+      const r = await runCli(
+        [
+          'build',
+          '--version',
+          '7.3',
+          '--repo',
+          `${basic.host}/kubeapp`,
+          '--source',
+          join(repoRoot, 'sample-app'),
+        ],
+        { env: withHelpers() },
+      )
+      expect(r.status, r.stderr).toBe(2)
+      expect(r.stderr).toContain(helper)
+      expect(r.stderr).toContain(why)
+      expect(r.stderr).toContain('Hint:')
+      // the compile step never started
+      expect(r.stderr).not.toMatch(/compile/)
+      expect(await tagsOf('7.3')).toBe(false)
+    })
+
+    it('a helper with no credentials stored means anonymous: the registry refuses, exit 2', async () => {
+      docker({ credsStore: 'empty' })
+      const r = await runCli(
+        [
+          'build',
+          '--version',
+          '7.4',
+          '--repo',
+          `${basic.host}/kubeapp`,
+          '--source',
+          join(repoRoot, 'sample-app'),
+        ],
+        { env: withHelpers() },
+      )
+      expect(r.status).toBe(2)
+      expect(r.stderr).toContain(`registry ${basic.host} refused the credentials`)
+    })
   })
 
   it('a wrong password is exit 2 naming the registry, and nothing is pushed', async () => {

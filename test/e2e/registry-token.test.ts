@@ -19,6 +19,7 @@ describe('push with the registry Bearer-token flow', () => {
   let tokens: Server
   let regPort = 0
   const scopes: string[] = []
+  let refreshGrants = 0
   const env = {
     ...process.env,
     EDGECANARY_HOME: join(dir, 'home'),
@@ -49,14 +50,22 @@ describe('push with the registry Bearer-token flow', () => {
     const key = readFileSync(join(dir, 'key.pem'))
     const der = new X509Certificate(readFileSync(join(dir, 'cert.pem'))).raw
     const tokenPort = await freePort()
-    tokens = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://x')
-      const auth = req.headers.authorization ?? ''
-      if (auth !== `Basic ${Buffer.from('ci:tok-pass').toString('base64')}`) {
+    tokens = createServer(async (req, res) => {
+      let chunks = ''
+      for await (const c of req) chunks += c
+      // GET with Basic credentials, or docker's OAuth2 POST with an identity (refresh) token
+      const oauth = req.method === 'POST'
+      const params = oauth ? new URLSearchParams(chunks) : new URL(req.url ?? '/', 'http://x').searchParams
+      const ok = oauth
+        ? params.get('grant_type') === 'refresh_token' && params.get('refresh_token') === 'idtok-123'
+        : req.headers.authorization === `Basic ${Buffer.from('ci:tok-pass').toString('base64')}`
+      if (!ok) {
         res.writeHead(401).end()
         return
       }
-      const scope = url.searchParams.get('scope') ?? ''
+      if (oauth) refreshGrants++
+      const url = { searchParams: params }
+      const scope = params.get('scope') ?? ''
       scopes.push(scope)
       const [, name, actions] = scope.split(':')
       const now = Math.floor(Date.now() / 1000)
@@ -75,7 +84,11 @@ describe('push with the registry Bearer-token flow', () => {
       const sig = createSign('RSA-SHA256').update(unsigned).sign(key)
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ token: `${unsigned}.${b64url(sig)}` }))
+        .end(
+          JSON.stringify(
+            oauth ? { access_token: `${unsigned}.${b64url(sig)}` } : { token: `${unsigned}.${b64url(sig)}` },
+          ),
+        )
     })
     await new Promise<void>((r) => tokens.listen(tokenPort, '127.0.0.1', () => r()))
     regPort = await freePort()
@@ -127,6 +140,39 @@ describe('push with the registry Bearer-token flow', () => {
     expect(actions).toContain('pull,push')
     const again = await runCli(args, { env, input: 'tok-pass\n' })
     expect(JSON.parse(again.stdout)).toMatchObject({ blobsUploaded: 0, blobsSkipped: 2 })
+  })
+
+  it.each([
+    ['an identitytoken in config.json', { auths: { HOST: { identitytoken: 'idtok-123' } } }],
+    ['a credential helper answering Username <token>', { credHelpers: { HOST: 'ectoken' } }],
+  ])('pushes with %s: a refresh_token grant at the realm', async (_n, cfg) => {
+    const cfgDir = join(dir, 'docker-cfg')
+    const bin = join(dir, 'bin')
+    mkdirSync(cfgDir, { recursive: true })
+    mkdirSync(bin, { recursive: true })
+    writeFileSync(
+      join(bin, 'docker-credential-ectoken'),
+      '#!/bin/sh\nread -r server\nprintf \'{"ServerURL":"%s","Username":"<token>","Secret":"idtok-123"}\' "$server"\n',
+      { mode: 0o755 },
+    )
+    writeFileSync(join(cfgDir, 'config.json'), JSON.stringify(cfg).replace('HOST', `127.0.0.1:${regPort}`))
+    const before = refreshGrants
+    const r = await runCli(
+      [
+        'build',
+        '--version',
+        '3.0',
+        '--repo',
+        `127.0.0.1:${regPort}/kubeapp`,
+        '--source',
+        join(repoRoot, 'sample-app'),
+        '--json',
+      ],
+      { env: { ...env, DOCKER_CONFIG: cfgDir, PATH: `${bin}:${process.env.PATH}` } },
+    )
+    expect(r.status, r.stderr).toBe(0)
+    expect(refreshGrants).toBeGreaterThan(before)
+    expect(r.stdout + r.stderr).not.toContain('idtok-123')
   })
 
   it('a token server refusing the credentials is exit 2 naming the registry', async () => {

@@ -279,7 +279,7 @@ describe('release semantics on the sandbox', { timeout: 240_000 }, () => {
     expect((s?.status?.readyReplicas ?? 0) + (c?.status?.readyReplicas ?? 0)).toBeGreaterThanOrEqual(4)
 
     const resumed = await ec(['release', '3.0', '--image', tag('3.0'), ...fast, '--json'])
-    expect(resumed.status, resumed.stderr).toBe(0)
+    expect(resumed.status, resumed.stderr + resumed.stdout).toBe(0)
     expect(JSON.parse(resumed.stdout)).toMatchObject({ phase: 'Succeeded', resumed: true })
   })
 

@@ -6,6 +6,8 @@ export interface PodTimes {
   track?: string
   added: number
   running?: number
+  /** The same moment as `running`, in ms since the epoch (to compare with times the engine records). */
+  runningAt?: number
   containersReady?: number
 }
 
@@ -39,7 +41,10 @@ export function watchPodTimes(kubeconfig: string, ns: string): { pods: Map<strin
       added: now,
     }
     pods.set(p.metadata.name, t)
-    if (t.running === undefined && p.status?.containerStatuses?.[0]?.state?.running) t.running = now
+    if (t.running === undefined && p.status?.containerStatuses?.[0]?.state?.running) {
+      t.running = now
+      t.runningAt = Date.now()
+    }
     if (
       t.containersReady === undefined &&
       p.status?.conditions?.some((c) => c.type === 'ContainersReady' && c.status === 'True')

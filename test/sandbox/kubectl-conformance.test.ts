@@ -245,6 +245,41 @@ spec:
     expect(scaled).toContain('scaled')
   })
 
+  it('counts requests on /metrics as kube-apiserver does: apiserver_request_total{verb,resource,subresource,code}', async () => {
+    const count = (text: string, want: Record<string, string>) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('apiserver_request_total{'))
+        .filter((l) => Object.entries(want).every(([k, v]) => l.includes(`${k}="${v}"`)))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0)
+    const before = await kubectl('get', '--raw', '/metrics')
+    expect(before).toContain('# TYPE apiserver_request_total counter')
+    await kubectl('get', 'deployment', 'kubeapp', '-n', 'production')
+    await kubectl('get', 'deployment', 'kubeapp', '-n', 'production')
+    await kubectl('get', 'deployment', 'nope', '-n', 'production').catch(() => undefined)
+    const pod = (
+      await kubectl('get', 'pods', '-n', 'production', '-o', 'jsonpath={.items[0].metadata.name}')
+    ).trim()
+    await kubectl('get', '--raw', `/api/v1/namespaces/production/pods/${pod}:8080/proxy/version`)
+    const after = await kubectl('get', '--raw', '/metrics')
+    const delta = (want: Record<string, string>) => count(after, want) - count(before, want)
+    const deployments = { resource: 'deployments', subresource: '', group: 'apps' }
+    expect(delta({ ...deployments, verb: 'GET', code: '200' })).toBe(2)
+    expect(delta({ ...deployments, verb: 'GET', code: '404' })).toBe(1)
+    expect(delta({ resource: 'pods', verb: 'LIST', code: '200' })).toBe(1)
+    expect(delta({ resource: 'pods', subresource: 'proxy', verb: 'CONNECT', code: '200' })).toBe(1)
+    // authenticated like every other path
+    const refused = await run('curl', [
+      '-sk',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      `${sb.apiUrl}/metrics`,
+    ])
+    expect(refused.stdout).toBe('401')
+  })
+
   it('deletes with delete -f and the pods go away', async () => {
     await kubectl('delete', 'deploy', 'kubeapp', '-n', 'production', '--wait=false')
     await waitFor(

@@ -31,6 +31,7 @@ import {
   versionInfo,
 } from './discovery.js'
 import { kindMessage } from './kube-schema.js'
+import { RequestMetrics } from './metrics.js'
 import { queryBool, queryDryRun, queryIncludeObject, queryInt, queryTimeout } from './params.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 import { ensurePki } from './pki.js'
@@ -87,6 +88,7 @@ export async function startApiServer(opts: {
   let failUntil = 0
   let failStatus: 500 | 429 = 500
   const watches = new Set<() => void>()
+  const metrics = new RequestMetrics()
 
   const server: Server = createServer(
     {
@@ -118,6 +120,13 @@ export async function startApiServer(opts: {
     if (path === JOIN_PATH) return joinNode(req, res)
     if (!authorized(req)) throw unauthorized()
     if (path.startsWith('/admin/')) return admin(req, res, path)
+    if (path === '/metrics' && req.method === 'GET') return metrics.serve(res)
+    const w = url.searchParams.get('watch')
+    metrics.observe(req, res, {
+      method: req.method ?? 'GET',
+      watch: w === 'true' || w === '1',
+      route: parseRoute(path),
+    })
     if (failCount > 0 || Date.now() < failUntil) {
       if (failCount > 0) failCount--
       if (failStatus === 429) res.setHeader('retry-after', '1')

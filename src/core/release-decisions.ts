@@ -1,0 +1,120 @@
+/** The release states a start decision reads (the stable Deployment's stored state). */
+export interface PriorRelease {
+  version: string
+  phase: string
+}
+
+/** Phases after which a release is over: a new release may start. */
+export const OVER = ['Succeeded', 'RolledBack', 'Aborted']
+
+export type StartDecision =
+  | { action: 'start' }
+  | { action: 'resume' }
+  | { action: 'noop' }
+  | { action: 'refuse'; running: string; phase: string }
+
+/**
+ * What `release <version>` does given the release stored in the cluster: nothing when that
+ * version is already Succeeded; resume when a release of the same version is unfinished;
+ * refuse when another version's release is unfinished (finish it first); else start.
+ *
+ *   startDecision(undefined, '2.0') → { action: 'start' }
+ *   startDecision({ version: '2.0', phase: 'Succeeded' }, '2.0') → { action: 'noop' }
+ *   startDecision({ version: '2.0', phase: 'Paused' }, '2.0') → { action: 'resume' }
+ *   startDecision({ version: '2.0', phase: 'Progressing' }, '3.0') → { action: 'refuse', running: '2.0', phase: 'Progressing' }
+ */
+export function startDecision(prior: PriorRelease | undefined, version: string): StartDecision {
+  if (!prior) return { action: 'start' }
+  if (prior.version === version && prior.phase === 'Succeeded') return { action: 'noop' }
+  if (OVER.includes(prior.phase)) return { action: 'start' }
+  if (prior.version === version) return { action: 'resume' }
+  return { action: 'refuse', running: prior.version, phase: prior.phase }
+}
+
+/**
+ * After an analysis interval: roll back on a fatal failure (a canary 5xx) or once the failed
+ * checks of the whole release reach the threshold (counted across steps, as Flagger does).
+ *
+ *   afterInterval({ ok: false, fatal: false, failedChecks: 1, threshold: 2 }) → 'continue'
+ *   afterInterval({ ok: false, fatal: false, failedChecks: 2, threshold: 2 }) → 'rollback'
+ *   afterInterval({ ok: false, fatal: true, failedChecks: 1, threshold: 5 }) → 'rollback'
+ */
+export function afterInterval(o: {
+  ok: boolean
+  fatal: boolean
+  failedChecks: number
+  threshold: number
+}): 'continue' | 'rollback' {
+  if (o.ok) return 'continue'
+  return o.fatal || o.failedChecks >= o.threshold ? 'rollback' : 'continue'
+}
+
+/** One probe of a canary pod by the pre-traffic gate. */
+export interface GateProbe {
+  health?: number
+  /** /version's body when it answered 200. */
+  version?: string
+  /** Why /version gave no version (`/version answered 500`). */
+  error?: string
+}
+
+export type GateDecision = { action: 'pass' } | { action: 'retry' } | { action: 'fail'; reason: string }
+
+/**
+ * The pre-traffic gate's rule for one pod after `attempt` probes (1-based): a wrong version
+ * fails at once (it will not change); /health 200 with the target version passes; any other
+ * answer is tried again, up to `attempts` probes in all (one flaky answer does not decide),
+ * then fails naming the answer.
+ *
+ *   gateDecision({ health: 200, version: '2.0' }, 1, '2.0') → { action: 'pass' }
+ *   gateDecision({ health: 200, version: '1.0' }, 1, '2.0') → { action: 'fail', reason: '/version is "1.0", expected "2.0"' }
+ *   gateDecision({ health: 503, version: '2.0' }, 1, '2.0') → { action: 'retry' }
+ *   gateDecision({ health: 503, version: '2.0' }, 3, '2.0') → { action: 'fail', reason: '/health answered 503' }
+ */
+export function gateDecision(p: GateProbe, attempt: number, target: string, attempts = 3): GateDecision {
+  if (p.version !== undefined && p.version !== target) {
+    return { action: 'fail', reason: `/version is "${p.version}", expected "${target}"` }
+  }
+  if (!p.error && p.health === 200 && p.version === target) return { action: 'pass' }
+  if (attempt < attempts) return { action: 'retry' }
+  if (p.error) return { action: 'fail', reason: p.error }
+  return { action: 'fail', reason: `/health answered ${p.health}` }
+}
+
+/**
+ * Replica counts that differ from the current step's plan: someone scaled by hand. Undefined
+ * when both match.
+ *
+ *   driftOf({ stable: 3, canary: 1 }, { stable: 3, canary: 2 }, { app: 'kubeapp', step: 1 })
+ *   → 'kubeapp-canary scaled to 2 outside edgecanary (step 1 expects 1)'
+ */
+export function driftOf(
+  planned: { stable: number; canary: number },
+  actual: { stable: number; canary: number },
+  o: { app: string; step: number },
+): string | undefined {
+  const found: string[] = []
+  if (actual.canary !== planned.canary)
+    found.push(
+      `${o.app}-canary scaled to ${actual.canary} outside edgecanary (step ${o.step} expects ${planned.canary})`,
+    )
+  if (actual.stable !== planned.stable)
+    found.push(
+      `${o.app} scaled to ${actual.stable} outside edgecanary (step ${o.step} expects ${planned.stable})`,
+    )
+  return found.join('; ') || undefined
+}
+
+/**
+ * When the canary's first 5xx through the Service was answered (the moment the 5xx rule's
+ * rollback counts from): the earliest sample of the target version with a status ≥ 500.
+ *
+ *   firstCanary5xx([{ version: '2.0', status: 200, at: 1 }, { version: '2.0', status: 502, at: 2 }], '2.0') → 2
+ */
+export function firstCanary5xx(
+  samples: { version?: string; status?: number; at?: number }[],
+  target: string,
+): number | undefined {
+  const bad = samples.filter((s) => s.version === target && (s.status ?? 0) >= 500 && s.at !== undefined)
+  return bad.length > 0 ? Math.min(...bad.map((s) => s.at ?? 0)) : undefined
+}

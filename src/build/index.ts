@@ -18,7 +18,6 @@ import {
   parsePlatform,
   tarLayer,
 } from './oci-image.js'
-import { SAMPLE_APP, sourceDir } from './source-dir.js'
 import { gitRevision, sourceFacts, sourceLabel } from './source-info.js'
 
 export interface BuildOptions {
@@ -103,9 +102,7 @@ export async function buildAndPush(o: BuildOptions): Promise<BuildResult> {
     })
   }
   const ref = parseImageRef(o.repo)
-  const { dir: source, shipped } = sourceDir(o.source)
-  if (shipped)
-    progress.note(`no ./${SAMPLE_APP} here: building the sample app shipped with edgecanary (${source})`)
+  const source = o.source
   const client = new RegistryClient({
     registry: ref.registry,
     repository: ref.repository,

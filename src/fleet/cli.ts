@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { connectCluster } from '../adapters/kube-cluster.js'
+import { buildSource } from '../cli/source.js'
 import { loadConfig } from '../config.js'
 import { type Config, parseDuration } from '../core/config.js'
 import {
@@ -159,6 +160,9 @@ export async function releaseFleet(
       steps,
     }
   }
+  // the default sample-app: ./sample-app, else the one shipped inside edgecanary (said in one line)
+  const source = buildSource(flags.source, cfg.source)
+  if (source.note && !flags.image) ui.info(source.note)
   const ac = new AbortController()
   const onSignal = () => ac.abort()
   // `on`, not `once`, as release does: a lone signal-exit listener would re-raise SIGINT
@@ -181,7 +185,7 @@ export async function releaseFleet(
             onFailure: onFailure.value,
             skipUnreachable: Boolean(flags['skip-unreachable']),
             home: edgecanaryHome(),
-            source: flags.source ?? cfg.source,
+            source: source.dir,
             image: flags.image,
             platforms: cfg.platforms,
             insecure: cfg.insecure,

@@ -107,7 +107,7 @@ describe('the single-file executable', { timeout: 300_000 }, () => {
   it('init builds the shipped sample app and deploys it; release promotes 2.0', async () => {
     const init = await ec(['init', '--replicas', '2'])
     expect(init.status, init.stderr).toBe(0)
-    expect(init.stderr).toContain('building the sample app shipped with edgecanary')
+    expect(init.stderr).toContain('using the sample app shipped with edgecanary')
     expect(existsSync(join(cwd, 'edgecanary.yaml'))).toBe(true)
     // the files it carries were written once under EDGECANARY_HOME/sea (dockerode's BuildKit protos too)
     const [copy] = readdirSync(join(home(), 'sea'))

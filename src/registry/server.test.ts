@@ -3,9 +3,16 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type EmbeddedRegistry, hasPushToken, isLoopback, manifestProblem, startRegistry } from './server.js'
+import {
+  type EmbeddedRegistry,
+  fromThisMachine,
+  hasPushToken,
+  isLoopback,
+  manifestProblem,
+  startRegistry,
+} from './server.js'
 
-describe('who may push without a token: loopback only', () => {
+describe('who may push without a token: this machine only', () => {
   const own = Object.values(networkInterfaces())
     .flatMap((l) => l ?? [])
     .find((i) => !i.internal && i.family === 'IPv4')?.address
@@ -16,9 +23,22 @@ describe('who may push without a token: loopback only', () => {
     ['::ffff:127.0.0.1', true],
     ['198.51.100.7', false], // TEST-NET-2
     ['::ffff:198.51.100.7', false],
-    [own ?? '192.0.2.1', false], // this machine's own LAN address is another machine's way in
+    [own ?? '192.0.2.1', false], // loopback in the strict sense: not this machine's LAN address
     [undefined, false],
   ])('%s → %s', (address, local) => expect(isLoopback(address)).toBe(local))
+
+  // the laptop pushing to its own `registry up` on its LAN address (init --hosts --registry
+  // laptop) connects from that address; other machines never do
+  it.each([
+    ['127.0.0.1', true],
+    ['::1', true],
+    ...(own ? [[own, true] as [string, boolean]] : []),
+    ['198.51.100.7', false],
+    ['::ffff:198.51.100.7', false],
+    [undefined, false],
+  ] as [string | undefined, boolean][])('fromThisMachine(%s) → %s', (address, mine) =>
+    expect(fromThisMachine(address)).toBe(mine),
+  )
 
   it.each([
     ['Bearer s3cret', 's3cret', true],

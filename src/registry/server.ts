@@ -12,6 +12,7 @@ import {
 } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { digestOf } from '../build/oci-image.js'
 
@@ -40,6 +41,17 @@ export function isLoopback(address: string | undefined): boolean {
   if (!address) return false
   const a = address.replace(/^::ffff:/, '')
   return a === '::1' || a.startsWith('127.')
+}
+
+/**
+ * A connection from this machine itself: loopback, or one of its own interface addresses (the
+ * laptop pushing to its `registry up` on its LAN address; Linux routes that over lo, and a TCP
+ * peer on the LAN cannot take such a source address). Anyone else needs the push token.
+ */
+export function fromThisMachine(address: string | undefined): boolean {
+  if (isLoopback(address)) return true
+  const a = address?.replace(/^::ffff:/, '')
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === a))
 }
 
 /**
@@ -149,7 +161,7 @@ export async function startRegistry(opts: {
     const method = req.method ?? 'GET'
     if (
       !['GET', 'HEAD'].includes(method) &&
-      !isLoopback(req.socket.remoteAddress) &&
+      !fromThisMachine(req.socket.remoteAddress) &&
       !hasPushToken(req.headers.authorization, opts.pushToken)
     ) {
       req.resume()

@@ -155,7 +155,7 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
   it('the re-run completes: 4 Ready nodes, kubeconfig context with client certs, app deployed', async () => {
     await t.setStandin(1, { fail: false })
     const r = await ec([...base(), '--json'], password(), 360_000)
-    expect(r.status, r.stderr).toBe(0)
+    expect(r.status, `${r.stderr}\n${r.stdout}`).toBe(0)
     const out = JSON.parse(r.stdout) as {
       url?: string
       bootstrap: {

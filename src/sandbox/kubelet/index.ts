@@ -9,7 +9,8 @@ export interface KubeletOptions {
   arch: string
   workDir: string
   imageCacheDir: string
-  insecureRegistries?: boolean
+  /** Registries (host:port) pulled over plain HTTP besides loopback ones, as k3s's registries.yaml `http://` endpoints. */
+  insecureRegistries?: string[]
   backoffBaseMs?: number
 }
 
@@ -44,7 +45,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     arch: opts.arch,
     workDir: opts.workDir,
     imageCacheDir: opts.imageCacheDir,
-    insecureRegistries: opts.insecureRegistries ?? true,
+    insecureRegistries: opts.insecureRegistries ?? [],
     backoffBaseMs: opts.backoffBaseMs ?? 10_000,
     pullDelayMs: () => pullDelay,
     nextRelist: (after: number) => nextTick(relistFrom, RELIST_PERIOD_MS, after),

@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { freePort } from '../../net.js'
 import { ImageNotFoundError, type PulledImage, pullImage } from '../../registry/pull.js'
+import { parseImageRef } from '../../registry/reference.js'
 import { recordEvent } from '../events.js'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore } from '../types.js'
@@ -29,7 +30,8 @@ export interface WorkerContext {
   arch: string
   workDir: string
   imageCacheDir: string
-  insecureRegistries: boolean
+  /** Registries pulled over plain HTTP besides loopback ones. */
+  insecureRegistries: string[]
   backoffBaseMs: number
   pullDelayMs: () => number
   /** When the kubelet's next PLEG relist after `after` happens (ms since the epoch). */
@@ -245,7 +247,7 @@ export class PodWorker {
           c.pulled = await pullImage(c.spec.image, {
             platform: { os: 'linux', architecture: this.ctx.arch },
             cacheDir: this.ctx.imageCacheDir,
-            insecure: this.ctx.insecureRegistries,
+            insecure: this.ctx.insecureRegistries.includes(parseImageRef(c.spec.image).registry),
           })
           this.ctx.images.set(c.spec.image, c.pulled)
           this.event('Pulled', `Successfully pulled image "${c.spec.image}" in ${Date.now() - t0}ms`)

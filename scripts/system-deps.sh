@@ -12,6 +12,10 @@ declare -A need=(
   [qemu-aarch64-static]=qemu-user-static
   [openssl]=openssl
   [setpriv]=util-linux
+  # sandbox pods are rootless containers: user, mount, PID and network namespaces, loopback up
+  [unshare]=util-linux
+  [nsenter]=util-linux
+  [ip]=iproute2
 )
 if [ "$profile" = test ]; then
   need+=(
@@ -71,6 +75,27 @@ if [ "$profile" = test ] && [ ! -x "$k120" ]; then
   if [ ! -x "$k120" ]; then
     echo "error: could not get kubectl 1.20 (Debian kubernetes-client) into $k120" >&2
     echo "run (in $PWD): sudo apt-get update && (cd .tmp && apt-get download kubernetes-client) && dpkg-deb -x .tmp/kubernetes-client_*.deb .tmp/kubectl-1.20" >&2
+    exit 3
+  fi
+fi
+
+# Debian's static arm64 busybox: the sandbox container tests package it as an OCI image.
+# Downloaded, not installed (dpkg's arm64 architecture must be known to apt for that).
+bb=.tmp/busybox-static-arm64/bin/busybox
+if [ "$profile" = test ] && [ ! -x "$bb" ]; then
+  mkdir -p .tmp/busybox-static-arm64
+  getbb() { (cd .tmp/busybox-static-arm64 && apt-get download busybox-static:arm64 >&2); }
+  if ! getbb && [ "$(id -u)" = 0 ]; then
+    { dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64; } &&
+      apt-get update -qq >&2 && getbb || true
+  fi
+  debs=(.tmp/busybox-static-arm64/busybox-static_*.deb)
+  if [ -f "${debs[0]}" ]; then
+    dpkg-deb -x "${debs[0]}" .tmp/busybox-static-arm64 && rm -f .tmp/busybox-static-arm64/*.deb
+  fi
+  if [ ! -x "$bb" ]; then
+    echo "error: could not get Debian's busybox-static:arm64 into $bb" >&2
+    echo "run (in $PWD): sudo dpkg --add-architecture arm64 && sudo apt-get update && (cd .tmp/busybox-static-arm64 && apt-get download busybox-static:arm64) && dpkg-deb -x .tmp/busybox-static-arm64/busybox-static_*.deb .tmp/busybox-static-arm64" >&2
     exit 3
   fi
 fi

@@ -114,9 +114,8 @@ export async function pullImage(
         await applyLayer(tar, tmp)
       }
       writeFileSync(join(tmp, '.complete'), digest)
-      rmSync(rootfs, { recursive: true, force: true })
       mkdirSync(dirname(rootfs), { recursive: true })
-      renameSync(tmp, rootfs)
+      publishRootfs(tmp, rootfs)
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true })
       throw err
@@ -128,6 +127,24 @@ export async function pullImage(
     platform: { os: configDoc.os, architecture: configDoc.architecture, variant: configDoc.variant },
     config: configDoc.config ?? {},
   }
+}
+
+/**
+ * Moves a finished unpack into place. Another pull of the same image may have finished first,
+ * and running containers use its directory as their lower layer: a complete rootfs is never
+ * replaced, only a leftover incomplete one.
+ */
+function publishRootfs(tmp: string, rootfs: string): void {
+  try {
+    renameSync(tmp, rootfs)
+    return
+  } catch {}
+  if (existsSync(join(rootfs, '.complete'))) {
+    rmSync(tmp, { recursive: true, force: true })
+    return
+  }
+  rmSync(rootfs, { recursive: true, force: true })
+  renameSync(tmp, rootfs)
 }
 
 interface ManifestDoc {

@@ -1,5 +1,6 @@
 import { invalid, type StatusCause } from './api-errors.js'
 import { fromSelectorObject, type LabelSelectorObject, matches } from './label-selector.js'
+import { sandboxPodSecurity } from './pod-security.js'
 import type { KObject, ResourceType } from './types.js'
 
 type Obj = Record<string, unknown>
@@ -191,5 +192,6 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
     containersOf(tpl.spec, 'spec.template.spec')
   }
   if (t.resource === 'pods') containersOf(x.spec, 'spec')
+  causes.push(...sandboxPodSecurity(t.resource, x))
   if (causes.length > 0) throw invalid(t, name || '', causes)
 }

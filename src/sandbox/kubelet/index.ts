@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore, PodRuntime, Watch } from '../types.js'
 import { nextTick, PodWorker, RELIST_PERIOD_MS } from './pod-worker.js'
+import { buildPodnet } from './podnet-helper.js'
 
 export interface KubeletOptions {
   store: ObjectStore
@@ -36,6 +38,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
   let heartbeat: NodeJS.Timeout | undefined
   let resync: NodeJS.Timeout | undefined
   let up = false
+  let podnet: Promise<string> | undefined
   // the generic PLEG relists the runtime's containers every second from kubelet start
   const relistFrom = Date.now()
 
@@ -50,6 +53,14 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     pullDelayMs: () => pullDelay,
     nextRelist: (after: number) => nextTick(relistFrom, RELIST_PERIOD_MS, after),
     images: new Map(),
+    podnet: () => {
+      podnet ??= buildPodnet(join(opts.imageCacheDir, 'helpers'))
+      // a failed build is tried again by the next pod
+      podnet.catch(() => {
+        podnet = undefined
+      })
+      return podnet
+    },
   }
 
   function register(): void {
@@ -226,8 +237,11 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     proxyTarget(ns, pod, port) {
       const w = self.worker(ns, pod)
       if (!w?.isRunning()) return undefined
-      const p = port ? w.ports[port] : Object.values(w.ports)[0]
-      return p ? { host: '127.0.0.1', port: p } : undefined
+      // the pod's own network namespace: any port it listens on, declared or not
+      const p = port
+        ? (w.ports[port] ?? (/^\d+$/.test(port) ? Number(port) : undefined))
+        : (Object.values(w.ports)[0] ?? w.net.ports()[0])
+      return p ? { host: w.podIP, port: p } : undefined
     },
   }
   return self

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildPodnet } from '../../src/sandbox/kubelet/podnet-helper.js'
 import { pushBusybox } from '../helpers/images.js'
+import { podProcesses } from '../helpers/pod-processes.js'
 import { waitFor } from '../helpers/ports.js'
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js'
 
@@ -282,3 +284,67 @@ spec:
     await stillServing()
   })
 })
+
+// The same containers for a plain user: no root, no tun device, no setuid helper. The test
+// (root here and in CI) runs the whole sandbox as `nobody`.
+describe.runIf(process.getuid?.() === 0)(
+  'sandbox pods as rootless containers for a plain user (nobody)',
+  () => {
+    let sb: TestSandbox
+    const kubectl = async (...args: string[]) =>
+      (await run('kubectl', args, { env: sb.env, timeout: 60_000 })).stdout
+
+    beforeAll(async () => {
+      const home = mkdtempSync(join(tmpdir(), 'ec-plain-'))
+      // Go's build cache is root's: the pod network helper is built here, as the sandbox would
+      const helpers = join(home, 'sandbox', 'images', 'helpers')
+      await buildPodnet(helpers)
+      await run('chown', ['-R', '65534:65534', home])
+      sb = await startSandbox({ nodes: 1, backoffBaseMs: 500, home, asUid: 65534 })
+    }, 120_000)
+    afterAll(async () => {
+      await sb?.stop()
+      if (sb) rmSync(sb.home, { recursive: true, force: true })
+    })
+
+    it('runs replicas on one port in their own namespaces, as the plain user on the host', async () => {
+      const image = await pushBusybox(sb, 'plain', 'plain user\n')
+      const f = join(sb.home, 'plain.yaml')
+      writeFileSync(
+        f,
+        `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: plain, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: plain}}
+  template:
+    metadata: {labels: {app: plain}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: httpd
+        image: ${image}
+        args: [httpd, -f, -p, "8080", -h, /www]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+`,
+      )
+      await kubectl('apply', '-f', f)
+      await run('kubectl', ['rollout', 'status', 'deployment/plain', '--timeout=60s'], { env: sb.env })
+      const pods = (
+        JSON.parse(await kubectl('get', 'pods', '-l', 'app=plain', '-o', 'json')) as { items: PodJson[] }
+      ).items
+      for (const p of pods) {
+        const r = await fetch(`http://${p.status.podIP}:8080/index.html`)
+        expect(await r.text()).toBe('plain user\n')
+      }
+      // every process of those pods runs as nobody on the host
+      const procs = podProcesses(sb.home).filter((p) => p.pod.startsWith('plain-'))
+      expect(procs.length).toBeGreaterThanOrEqual(4)
+      for (const p of procs) {
+        const uid = /Uid:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1]
+        expect(uid).toBe('65534')
+      }
+    })
+  },
+)

@@ -172,6 +172,55 @@ spec:
     await kubectl('delete', 'pod', 'shared', '-n', ns, '--wait=false')
   })
 
+  it('kubectl exec runs in the container with its exit code, stdin, and a terminal for -it', async () => {
+    const [p] = (
+      JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app=www', '-o', 'json')) as {
+        items: PodJson[]
+      }
+    ).items
+    const name = p.metadata.name
+    // the image's root, and the command's exit code becomes kubectl's
+    const failed = await run(
+      'kubectl',
+      ['exec', '-n', ns, name, '--', '/bin/sh', '-c', 'for f in /*; do echo "root:$f"; done; exit 3'],
+      { env: sb.env },
+    ).then(
+      () => ({ code: 0, stdout: '' }),
+      (e: { code: number; stdout: string }) => e,
+    )
+    expect(failed.code).toBe(3)
+    expect(failed.stdout).toContain('root:/www')
+    expect(failed.stdout).not.toMatch(/root:\/(usr|home)\b/)
+    // stdin reaches the command
+    const child = execFile(
+      'kubectl',
+      ['exec', '-i', '-n', ns, name, '--', '/bin/sh', '-c', 'read x; echo "got $x"'],
+      {
+        env: sb.env,
+      },
+    )
+    child.stdin?.end('hello\n')
+    const out = await new Promise<string>((resolve, reject) => {
+      let text = ''
+      child.stdout?.on('data', (d: Buffer) => {
+        text += d.toString()
+      })
+      child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`exit ${code}: ${text}`))))
+    })
+    expect(out).toBe('got hello\n')
+    // -it: kubectl in a terminal (util-linux script) gets a terminal in the container
+    const tty = await run(
+      'script',
+      [
+        '-qfec',
+        `kubectl exec -it -n ${ns} ${name} -- /bin/sh -c '[ -t 0 ] && echo tty-yes; exit 0'`,
+        '/dev/null',
+      ],
+      { env: sb.env },
+    )
+    expect(tty.stdout).toContain('tty-yes')
+  })
+
   it('a climbing command path runs the image file, never the host shell', async () => {
     await apply(
       `${podYaml('climb', busybox, '    command: [/../../bin/sh, -c, \'for f in /*; do echo "root:$f"; done\']')}  restartPolicy: Never\n`,

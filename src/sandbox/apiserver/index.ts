@@ -16,6 +16,7 @@ import {
   unsupportedMediaType,
 } from '../api-errors.js'
 import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../node-join.js'
+import { serveExec } from '../pod-exec.js'
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
 import {
@@ -93,6 +94,8 @@ export async function startApiServer(opts: {
       handle(req, res).catch((err: unknown) => sendError(res, err))
     },
   )
+
+  serveExec(server, { authorized, exec: opts.pods?.exec })
 
   /** The admin token, or a client certificate the sandbox CA signed (k3s kubeconfigs use those). */
   function authorized(req: IncomingMessage): boolean {

@@ -256,5 +256,9 @@ export function createPodRuntime(kubelets: Kubelet[]): PodRuntime {
       if (k) yield* k.logs(ns, pod, o)
     },
     proxyTarget: (ns, pod, port) => find(ns, pod)?.proxyTarget(ns, pod, port),
+    exec: (r) =>
+      find(r.namespace, r.pod)?.worker(r.namespace, r.pod)?.exec(r) ?? {
+        error: `pod ${r.pod} is not running on any node`,
+      },
   }
 }

@@ -1,17 +1,20 @@
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { ImageNotFoundError, type PulledImage, pullImage } from '../../registry/pull.js'
 import { parseImageRef } from '../../registry/reference.js'
 import { recordEvent } from '../events.js'
+import type { ExecRequest } from '../pod-exec.js'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore } from '../types.js'
 import {
   appendLog,
   type ContainerSpec,
   type ContainerState,
+  hostTool,
   launch,
   type Probe,
   type Running,
@@ -21,9 +24,16 @@ import {
   rssBytes,
   signalGroup,
 } from './container.js'
-import { parseQuantity } from './elf.js'
+import { elfArch, hostArch, launchPlan, parseQuantity } from './elf.js'
 import { PodNetwork } from './pod-net.js'
-import { containerArgv, containerEnv, containerUser, imageLookup, type SecurityContext } from './rootfs.js'
+import {
+  containerArgv,
+  containerEnv,
+  containerUser,
+  findExecutable,
+  imageLookup,
+  type SecurityContext,
+} from './rootfs.js'
 
 export const PORTS_ANNOTATION = 'sandbox.edgecanary.dev/ports'
 
@@ -70,6 +80,8 @@ interface CState {
   logFile: string
   oomKilled?: boolean
   livenessKilled?: boolean
+  /** The environment the running instance got (an exec gets the same). */
+  env?: Record<string, string>
 }
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
@@ -218,6 +230,33 @@ export class PodWorker {
         this.net.stop()
         rmTree(join(this.podDir, 'containers'))
       })
+  }
+
+  /**
+   * `kubectl exec`: the command in the container's user, mount, PID and network namespaces and
+   * root, as its user, through qemu-user when the node emulates (a TTY through `script`).
+   */
+  exec(r: ExecRequest): ChildProcess | { error: string } {
+    const c = r.container ? this.containers.find((x) => x.spec.name === r.container) : this.containers[0]
+    if (!c) return { error: `container ${r.container} is not valid for pod ${this.name}` }
+    const init = c.run?.pid ? firstChild(c.run.pid) : undefined
+    if (!init || !c.pulled || !c.env) return { error: `container not found ("${c.spec.name}")` }
+    const exe = findExecutable(c.pulled.rootfs, r.command[0], c.env.PATH ?? '', '/')
+    if ('error' in exe) return { error: `OCI runtime exec failed: exec failed: ${exe.error}` }
+    const plan = launchPlan(elfArch(exe.host), this.ctx.arch, hostArch())
+    if (plan.run === 'fail')
+      return { error: `OCI runtime exec failed: exec ${r.command[0]}: exec format error` }
+    const argv = [
+      hostTool('nsenter'),
+      ...['-t', String(init), '-U', '-m', '-p', '-n', '-r', '-w', '--preserve-credentials', '--'],
+      ...(plan.run === 'qemu' ? ['/dev/.qemu'] : []),
+      exe.path,
+      ...r.command.slice(1),
+    ]
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`
+    return r.tty
+      ? spawn(hostTool('script'), ['-qfec', argv.map(quote).join(' '), '/dev/null'], { env: c.env })
+      : spawn(argv[0], argv.slice(1), { env: c.env })
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves when every process is gone. */
@@ -372,6 +411,7 @@ export class PodWorker {
         continue
       }
       c.run = started
+      c.env = env
       c.state = { running: { startedAt } }
       c.started = true
       c.ready = !c.spec.readinessProbe
@@ -646,5 +686,15 @@ export class PodWorker {
         status,
       })
     } catch {}
+  }
+}
+
+/** The first child of a process (a container wrapper's: the container's PID 1). */
+function firstChild(pid: number): number | undefined {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    return kids ? Number(kids.split(/\s+/)[0]) : undefined
+  } catch {
+    return undefined
   }
 }

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -219,6 +219,37 @@ spec:
       { env: sb.env },
     )
     expect(tty.stdout).toContain('tty-yes')
+  })
+
+  it('kubectl port-forward reaches a port the app bound without declaring it', async () => {
+    const [p] = (
+      JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app=www', '-o', 'json')) as {
+        items: PodJson[]
+      }
+    ).items
+    const pf = spawn('kubectl', ['port-forward', '-n', ns, `pod/${p.metadata.name}`, ':8080'], {
+      env: sb.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    try {
+      let out = ''
+      pf.stdout?.on('data', (d: Buffer) => {
+        out += d.toString()
+      })
+      pf.stderr?.on('data', (d: Buffer) => {
+        out += d.toString()
+      })
+      const local = await waitFor(
+        'Forwarding from',
+        async () => /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(out)?.[1],
+      )
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(`http://127.0.0.1:${local}/index.html`, { headers: { connection: 'close' } })
+        expect(await r.text()).toBe('served from /www in the image\n')
+      }
+    } finally {
+      if (pf.exitCode === null) pf.kill('SIGTERM')
+    }
   })
 
   it('a climbing command path runs the image file, never the host shell', async () => {

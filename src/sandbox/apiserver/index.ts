@@ -95,7 +95,7 @@ export async function startApiServer(opts: {
     },
   )
 
-  serveExec(server, { authorized, exec: opts.pods?.exec })
+  serveExec(server, { authorized, exec: opts.pods?.exec, portTarget: opts.pods?.proxyTarget })
 
   /** The admin token, or a client certificate the sandbox CA signed (k3s kubeconfigs use those). */
   function authorized(req: IncomingMessage): boolean {

@@ -34,6 +34,8 @@ describe('sandbox pods are rootless containers', () => {
   let busybox: string
   let liar: Server
   const victim = mkdtempSync(join(tmpdir(), 'ec-victim-'))
+  // kept across the restart in the last test
+  const home = mkdtempSync(join(tmpdir(), 'ec-containers-'))
   const ns = 'iso'
   const kubectl = async (...args: string[]) =>
     (await run('kubectl', args, { env: sb.env, timeout: 60_000 })).stdout
@@ -67,7 +69,7 @@ ${spec}
 
   beforeAll(async () => {
     writeFileSync(join(victim, 'keep'), 'host file')
-    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500 })
+    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500, home })
     busybox = await pushBusybox(sb, '1.35', 'served from /www in the image\n')
     await apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`)
     // three replicas bind the same port, declared nowhere, and serve a directory by absolute path
@@ -100,6 +102,7 @@ spec:
   afterAll(async () => {
     liar?.close()
     await sb?.stop()
+    rmSync(home, { recursive: true, force: true })
   })
 
   it('three replicas of an app on one undeclared port serve /www from the image behind a LoadBalancer', async () => {
@@ -362,6 +365,20 @@ spec:
       return x?.reason === 'ErrImagePull' || x?.reason === 'ImagePullBackOff' ? x : undefined
     })
     await stillServing()
+    // the next `sandbox up` pulls it again, fails that pod again, and serves the rest
+    await sb.stop()
+    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500, home })
+    await run('kubectl', ['rollout', 'status', 'deployment/www', '-n', ns, '--timeout=60s'], { env: sb.env })
+    await waitFor('ErrImagePull after the restart', async () => {
+      const x = await waiting('badlayer')
+      return x?.reason === 'ErrImagePull' || x?.reason === 'ImagePullBackOff' ? x : undefined
+    })
+    await waitFor('served after the restart', async () =>
+      stillServing().then(
+        () => true,
+        () => undefined,
+      ),
+    )
   })
 })
 

@@ -237,10 +237,9 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     proxyTarget(ns, pod, port) {
       const w = self.worker(ns, pod)
       if (!w?.isRunning()) return undefined
-      // the pod's own network namespace: any port it listens on, declared or not
-      const p = port
-        ? (w.ports[port] ?? (/^\d+$/.test(port) ? Number(port) : undefined))
-        : (Object.values(w.ports)[0] ?? w.net.ports()[0])
+      // the pod's own network namespace: any port it listens on, declared or not, through the
+      // host port only the kubelet holds
+      const p = w.hostPortOf(port)
       return p ? { host: w.podIP, port: p } : undefined
     },
   }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { connect, createServer, type Server } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hostTool } from './container.js'
@@ -44,7 +44,7 @@ function findTool(names: string[]): string {
 export class PodNetwork {
   pausePid?: number
   private pause?: ChildProcess
-  private readonly listeners = new Map<number, Server>()
+  private readonly listeners = new Map<number, { servers: Server[]; internalPort?: number }>()
   private timer?: NodeJS.Timeout
   private stopped = false
   private refreshing?: Promise<void>
@@ -60,6 +60,8 @@ export class PodNetwork {
       env: Record<string, string>
       /** The podnet helper's executable (buildPodnet). */
       helper: () => Promise<string>
+      /** Called when the ports listening in the pod change, with their host ports. */
+      onPorts?: (hostPorts: Record<string, number>) => void
     },
   ) {
     const dir = join(tmpdir(), `ec-${createHash('sha1').update(o.workDir).digest('hex').slice(0, 10)}`)
@@ -136,19 +138,39 @@ export class PodNetwork {
     return this.refreshing
   }
 
+  /**
+   * The host port that reaches `port` in the pod for sure: a listener on podIP and a port the
+   * kernel chose, so no other program on the host can hold it. (podIP:port itself is only
+   * best effort: a program listening on *:port on the host owns that address.)
+   */
+  hostPort(port: number): number | undefined {
+    return this.listeners.get(port)?.internalPort
+  }
+
+  /** Every port listening in the namespace with its host port (hostPort). */
+  hostPorts(): Record<string, number> {
+    return Object.fromEntries(
+      [...this.listeners].flatMap(([p, l]) => (l.internalPort ? [[String(p), l.internalPort]] : [])),
+    )
+  }
+
   private async doRefresh(): Promise<void> {
     if (this.stopped || !this.pausePid) return
     const want = new Set(this.ports())
-    for (const [port, server] of this.listeners)
+    let changed = false
+    for (const [port, l] of this.listeners)
       if (!want.has(port)) {
         this.listeners.delete(port)
-        server.close()
+        for (const s of l.servers) s.close()
+        changed = true
       }
-    await Promise.all([...want].filter((p) => !this.listeners.has(p)).map((p) => this.add(p)))
+    const fresh = [...want].filter((p) => !this.listeners.has(p))
+    await Promise.all(fresh.map((p) => this.add(p)))
+    if ((changed || fresh.length > 0) && !this.stopped) this.o.onPorts?.(this.hostPorts())
   }
 
   private async add(port: number): Promise<void> {
-    const server = createServer((client) => {
+    const onConn = (client: Socket) => {
       const upstream = connect({ path: this.sock }, () => {
         upstream.write(`${port}\n`)
         client.pipe(upstream).pipe(client)
@@ -157,21 +179,28 @@ export class PodNetwork {
       upstream.on('error', () => client.resetAndDestroy())
       client.on('close', () => upstream.destroy())
       upstream.on('close', () => client.destroy())
-    })
-    this.listeners.set(port, server)
-    server.on('error', () => undefined)
-    await new Promise<void>((resolve) => {
-      server.once('error', () => resolve())
-      server.listen(port, this.o.podIP, () => resolve())
-    })
-    if (!server.listening && this.listeners.get(port) === server) this.listeners.delete(port)
+    }
+    const entry: { servers: Server[]; internalPort?: number } = { servers: [] }
+    this.listeners.set(port, entry)
+    const listen = (at: number) =>
+      new Promise<Server | undefined>((resolve) => {
+        const server = createServer(onConn)
+        server.on('error', () => undefined)
+        server.once('error', () => resolve(undefined))
+        server.listen(at, this.o.podIP, () => resolve(server))
+      })
+    const [internal, user] = await Promise.all([listen(0), listen(port)])
+    for (const s of [internal, user]) if (s) entry.servers.push(s)
+    const addr = internal?.address()
+    entry.internalPort = typeof addr === 'object' && addr ? addr.port : undefined
+    if (this.stopped || this.listeners.get(port) !== entry) for (const s of entry.servers) s.close()
   }
 
   /** Ends the helper and the namespace (the pod's containers must be gone or going). */
   stop(): void {
     this.stopped = true
     clearInterval(this.timer)
-    for (const server of this.listeners.values()) server.close()
+    for (const l of this.listeners.values()) for (const s of l.servers) s.close()
     this.listeners.clear()
     try {
       if (this.pause?.pid) process.kill(-this.pause.pid, 'SIGKILL')

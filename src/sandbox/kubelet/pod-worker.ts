@@ -157,6 +157,7 @@ export class PodWorker {
       workDir: this.ctx.workDir,
       env: { POD_NAME: this.name, POD_NAMESPACE: this.ns, EDGECANARY_POD_DIR: this.podDir },
       helper: this.ctx.podnet,
+      onPorts: (host) => this.publishPorts(host),
     })
   }
 
@@ -532,7 +533,47 @@ export class PodWorker {
       .find((p) => p.name !== undefined && p.name === portRef)
     const shown = named?.containerPort ?? portRef ?? port
     const timeout = (probe.timeoutSeconds ?? 1) * 1000
-    return ready.then(() => this.probe(probe, port, shown, timeout))
+    return ready.then(() => {
+      const host = this.net.hostPort(port)
+      if (host !== undefined) return this.probe(probe, host, shown, timeout)
+      // nothing listens on that port in the pod (never dial podIP:port: a program on the host may own it)
+      const dial = `dial tcp ${this.podIP}:${shown}: connect: connection refused`
+      return {
+        ok: false,
+        why: probe.httpGet
+          ? `Get "http://${this.podIP}:${shown}${probe.httpGet.path ?? '/'}": ${dial}`
+          : dial,
+      }
+    })
+  }
+
+  /** The host port reaching a port of the pod (a number or a declared port's name), once something listens on it. */
+  hostPortOf(ref?: string): number | undefined {
+    if (ref === undefined) {
+      const first = Object.values(this.ports)[0] ?? this.net.ports()[0]
+      return first === undefined ? undefined : this.net.hostPort(first)
+    }
+    const port = this.ports[ref] ?? (/^\d+$/.test(ref) ? Number(ref) : undefined)
+    return port === undefined ? undefined : this.net.hostPort(port)
+  }
+
+  /** Publishes the pod's ports → host ports for Endpoints (the ports annotation), names included. */
+  private publishPorts(host: Record<string, number>): void {
+    const map: Record<string, number> = { ...this.ports, ...host }
+    for (const [name, port] of Object.entries(this.ports))
+      if (host[String(port)] !== undefined) map[name] = host[String(port)]
+    const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
+    if (!pod || pod.metadata.uid !== this.uid || pod.metadata.deletionTimestamp) return
+    try {
+      this.ctx.store.update(RES.pods, {
+        ...pod,
+        metadata: {
+          ...pod.metadata,
+          resourceVersion: undefined,
+          annotations: { ...pod.metadata.annotations, [PORTS_ANNOTATION]: JSON.stringify(map) },
+        },
+      })
+    } catch {}
   }
 
   private probe(

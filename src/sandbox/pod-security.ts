@@ -26,8 +26,7 @@ function podSpecPath(resource: string): string[] | undefined {
 /**
  * The fields of a pod spec the sandbox's rootless containers cannot honour, each refused with
  * the field named (instead of silently ignored): `hostNetwork`, `hostPID`, `hostIPC`,
- * `hostPath` volumes, `privileged`, `allowPrivilegeEscalation: true` is allowed (a no-op),
- * added capabilities, and `hostPort`.
+ * `hostPath` volumes, `privileged`, added capabilities, and `hostPort`.
  *
  *   sandboxPodSecurity('pods', { spec: { hostNetwork: true, containers: [] } })
  *     → [{ reason: 'FieldValueForbidden', field: 'spec.hostNetwork', message: 'Forbidden: …' }]

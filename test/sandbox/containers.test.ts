@@ -255,6 +255,36 @@ spec:
     }
   })
 
+  it('a host program listening on *:port does not capture the pod port: probes and the pod proxy reach the pod', async () => {
+    // a host server on the wildcard address owns podIP:port for every 127.x.y.z
+    const host = createServer((_req, res) => res.end('the host program\n'))
+    await new Promise<void>((r) => host.listen(0, '0.0.0.0', () => r()))
+    const port = (host.address() as { port: number }).port
+    try {
+      await apply(
+        podYaml(
+          'hijack',
+          busybox,
+          `    args: [httpd, -f, -p, "${port}", -h, /www]\n    readinessProbe: {httpGet: {path: /index.html, port: ${port}}, periodSeconds: 1}`,
+        ),
+      )
+      await waitFor('hijack Ready', async () =>
+        (await pod('hijack')).status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+          ? true
+          : undefined,
+      )
+      const body = await kubectl(
+        'get',
+        '--raw',
+        `/api/v1/namespaces/${ns}/pods/hijack:${port}/proxy/index.html`,
+      )
+      expect(body).toBe('served from /www in the image\n')
+    } finally {
+      host.close()
+      await kubectl('delete', 'pod', 'hijack', '-n', ns, '--wait=false')
+    }
+  })
+
   it('a climbing command path runs the image file, never the host shell', async () => {
     await apply(
       `${podYaml('climb', busybox, '    command: [/../../bin/sh, -c, \'for f in /*; do echo "root:$f"; done\']')}  restartPolicy: Never\n`,

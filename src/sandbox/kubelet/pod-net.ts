@@ -46,6 +46,7 @@ export class PodNetwork {
   private pause?: ChildProcess
   private readonly listeners = new Map<number, { servers: Server[]; internalPort?: number }>()
   private timer?: NodeJS.Timeout
+  private readonly missing = new Map<number, number>()
   private stopped = false
   private refreshing?: Promise<void>
   private readonly sock: string
@@ -158,12 +159,20 @@ export class PodNetwork {
     if (this.stopped || !this.pausePid) return
     const want = new Set(this.ports())
     let changed = false
-    for (const [port, l] of this.listeners)
-      if (!want.has(port)) {
-        this.listeners.delete(port)
-        for (const s of l.servers) s.close()
-        changed = true
+    // a port gone in two scans in a row is dropped (one odd read of /proc never remaps a port)
+    for (const [port, l] of this.listeners) {
+      if (want.has(port)) {
+        this.missing.delete(port)
+        continue
       }
+      const n = (this.missing.get(port) ?? 0) + 1
+      this.missing.set(port, n)
+      if (n < 2) continue
+      this.missing.delete(port)
+      this.listeners.delete(port)
+      for (const s of l.servers) s.close()
+      changed = true
+    }
     const fresh = [...want].filter((p) => !this.listeners.has(p))
     await Promise.all(fresh.map((p) => this.add(p)))
     if ((changed || fresh.length > 0) && !this.stopped) this.o.onPorts?.(this.hostPorts())

@@ -190,6 +190,9 @@ export class PodWorker {
   }
 
   async start(): Promise<void> {
+    // the kubelet sees the pod in the scheduler's own write (a synchronous watch): let the
+    // scheduler finish its status write and event before the kubelet writes the pod
+    await new Promise<void>((resolve) => setImmediate(resolve))
     // each pod has its own network namespace: a container port is the port itself
     for (const c of this.containers) {
       for (const p of c.spec.ports ?? []) {

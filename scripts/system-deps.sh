@@ -12,6 +12,10 @@ declare -A need=(
   [qemu-aarch64-static]=qemu-user-static
   [openssl]=openssl
   [setpriv]=util-linux
+  # sandbox pods are rootless containers: user, mount, PID and network namespaces, loopback up
+  [unshare]=util-linux
+  [nsenter]=util-linux
+  [ip]=iproute2
 )
 if [ "$profile" = test ]; then
   need+=(

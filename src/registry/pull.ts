@@ -1,23 +1,12 @@
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { dirname, join, normalize } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { extract } from 'tar-stream'
-import { digestOf } from '../build/oci-image.js'
 import type { PullEndpoint } from '../core/registry-mirrors.js'
 import { dockerConfigCredentials } from './auth.js'
 import { RegistryClient } from './client.js'
 import { parseImageRef } from './reference.js'
+import { applyLayer } from './unpack.js'
+import { checkBlob, checkDigest, manifestDigest, VerificationError } from './verify.js'
 
 export interface ImagePlatform {
   os: string
@@ -56,6 +45,12 @@ interface Descriptor {
  * downloads and verifies blobs (cached by digest), and unpacks the layers into a rootfs
  * directory per manifest digest (cached too). A single-platform manifest of another
  * architecture still pulls, as on a real node; running it is the kubelet's problem.
+ *
+ * Nothing the registry says is trusted: every digest is syntax-checked before a path is built
+ * from it, manifest bytes are hashed against the digest asked for (or the tag's
+ * Docker-Content-Digest), blobs against theirs, and layers are applied without ever writing
+ * through a symlink (src/registry/unpack.ts). Plain HTTP only for loopback registries and
+ * `insecure`, as k3s's registries.yaml allows. Any failure rejects (the kubelet's ErrImagePull).
  */
 export async function pullImage(
   ref: string,
@@ -109,13 +104,8 @@ export async function pullImage(
       `${ref}: not found${endpoints.length > 1 ? ` at ${endpoints.map((e) => `${e.host}/${e.repository}`).join(', ')}` : ''}${failures.length ? ` (${failures.join('; ')})` : ''}`,
     )
   }
-  let doc = JSON.parse(top.bytes.toString('utf8')) as {
-    mediaType?: string
-    manifests?: Descriptor[]
-    config?: Descriptor
-    layers?: Descriptor[]
-  }
-  let manifestDigest = top.digest ?? digestOf(top.bytes)
+  let digest = manifestDigest(top.bytes, { asked: r.digest, header: top.digest })
+  let doc = parseManifest(top.bytes)
   if (doc.manifests) {
     const want = opts.platform
     const match = doc.manifests.find(
@@ -129,85 +119,96 @@ export async function pullImage(
         `no match for platform in manifest: not found (${want.os}/${want.architecture}${want.variant ? `/${want.variant}` : ''})`,
       )
     }
-    top = await client.getManifest(match.digest)
-    if (!top) throw new ImageNotFoundError(`${ref}: platform manifest ${match.digest} not found`)
-    manifestDigest = match.digest
-    doc = JSON.parse(top.bytes.toString('utf8'))
+    const child = checkDigest(match.digest, 'an index entry')
+    top = await client.getManifest(child)
+    if (!top) throw new ImageNotFoundError(`${ref}: platform manifest ${child} not found`)
+    digest = manifestDigest(top.bytes, { asked: child })
+    doc = parseManifest(top.bytes)
   }
-  if (!doc.config || !doc.layers) throw new ImageNotFoundError(`${ref}: not an image manifest`)
-  const configBytes = await cachedBlob(client, opts.cacheDir, doc.config.digest)
-  const configDoc = JSON.parse(configBytes.toString('utf8')) as {
-    os: string
-    architecture: string
-    variant?: string
-    config?: PulledImage['config']
+  if (!doc.config || !Array.isArray(doc.layers)) throw new ImageNotFoundError(`${ref}: not an image manifest`)
+  const configDigest = checkDigest(doc.config.digest, 'the image config')
+  const layerDigests = doc.layers.map((l) => checkDigest(l.digest, 'a layer'))
+  const configBytes = await cachedBlob(client, opts.cacheDir, configDigest)
+  let configDoc: { os: string; architecture: string; variant?: string; config?: PulledImage['config'] }
+  try {
+    configDoc = JSON.parse(configBytes.toString('utf8'))
+  } catch {
+    throw new VerificationError(`image config ${configDigest} is not JSON`)
   }
-  const rootfs = join(opts.cacheDir, 'rootfs', manifestDigest.replace(':', '-'))
+  const rootfs = join(opts.cacheDir, 'rootfs', digest.replace(':', '-'))
   if (!existsSync(join(rootfs, '.complete'))) {
     const tmp = `${rootfs}.tmp-${process.pid}-${Date.now()}`
     mkdirSync(tmp, { recursive: true })
-    for (const layer of doc.layers) {
-      const bytes = await cachedBlob(client, opts.cacheDir, layer.digest)
-      const tar = layer.mediaType?.endsWith('gzip') || isGzip(bytes) ? gunzipSync(bytes) : bytes
-      await unpack(tar, tmp)
+    try {
+      for (let i = 0; i < layerDigests.length; i++) {
+        const bytes = await cachedBlob(client, opts.cacheDir, layerDigests[i])
+        let tar: Buffer
+        try {
+          tar = doc.layers[i].mediaType?.endsWith('gzip') || isGzip(bytes) ? gunzipSync(bytes) : bytes
+        } catch (err) {
+          throw new VerificationError(`layer ${layerDigests[i]}: ${(err as Error).message}`)
+        }
+        await applyLayer(tar, tmp)
+      }
+      writeFileSync(join(tmp, '.complete'), digest)
+      mkdirSync(dirname(rootfs), { recursive: true })
+      publishRootfs(tmp, rootfs)
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true })
+      throw err
     }
-    writeFileSync(join(tmp, '.complete'), manifestDigest)
-    rmSync(rootfs, { recursive: true, force: true })
-    mkdirSync(dirname(rootfs), { recursive: true })
-    renameSync(tmp, rootfs)
   }
   return {
-    digest: manifestDigest,
+    digest,
     rootfs,
     platform: { os: configDoc.os, architecture: configDoc.architecture, variant: configDoc.variant },
     config: configDoc.config ?? {},
   }
 }
 
+/**
+ * Moves a finished unpack into place. Another pull of the same image may have finished first,
+ * and running containers use its directory as their lower layer: a complete rootfs is never
+ * replaced, only a leftover incomplete one.
+ */
+function publishRootfs(tmp: string, rootfs: string): void {
+  try {
+    renameSync(tmp, rootfs)
+    return
+  } catch {}
+  if (existsSync(join(rootfs, '.complete'))) {
+    rmSync(tmp, { recursive: true, force: true })
+    return
+  }
+  rmSync(rootfs, { recursive: true, force: true })
+  renameSync(tmp, rootfs)
+}
+
+interface ManifestDoc {
+  mediaType?: string
+  manifests?: Descriptor[]
+  config?: Descriptor
+  layers?: Descriptor[]
+}
+
+function parseManifest(bytes: Buffer): ManifestDoc {
+  try {
+    const doc = JSON.parse(bytes.toString('utf8')) as unknown
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc as ManifestDoc
+  } catch {}
+  throw new VerificationError('the manifest is not a JSON object')
+}
+
+/** A blob by its (syntax-checked) digest, verified before it is cached or used. */
 async function cachedBlob(client: RegistryClient, cacheDir: string, digest: string): Promise<Buffer> {
-  const file = join(cacheDir, 'blobs', digest.replace(':', '-'))
+  const file = join(cacheDir, 'blobs', checkDigest(digest, 'a blob').replace(':', '-'))
   if (existsSync(file)) return readFileSync(file)
   const bytes = await client.getBlob(digest)
-  if (digestOf(bytes) !== digest) throw new Error(`blob ${digest} failed verification`)
+  checkBlob(bytes, digest)
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(`${file}.tmp`, bytes)
   renameSync(`${file}.tmp`, file)
   return bytes
-}
-
-/** Extracts regular files and directories; refuses paths that leave the root. */
-async function unpack(tar: Buffer, root: string): Promise<void> {
-  const ex = extract()
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = []
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer))
-      stream.on('end', () => {
-        const rel = normalize(header.name).replace(/^(\.\.(\/|$))+/, '')
-        if (rel.startsWith('/') || rel.split('/').includes('..')) return next()
-        const target = join(root, rel)
-        // a symlink unpacked earlier must not lead a later entry out of the root
-        if (!rel || throughSymlink(root, rel)) return next()
-        if (header.type === 'directory') mkdirSync(target, { recursive: true })
-        else if (header.type === 'file') {
-          mkdirSync(dirname(target), { recursive: true })
-          unlinkEntry(target)
-          writeFileSync(target, Buffer.concat(chunks))
-          chmodSync(target, (header.mode ?? 0o644) & 0o777)
-        } else if (header.type === 'symlink' && header.linkname) {
-          // busybox-style images link their applets (`bin/sh -> busybox`)
-          mkdirSync(dirname(target), { recursive: true })
-          unlinkEntry(target)
-          symlinkSync(header.linkname, target)
-        }
-        next()
-      })
-    })
-    ex.on('finish', () => resolve())
-    ex.on('error', reject)
-  })
-  ex.end(tar)
-  await done
 }
 
 /** registries.yaml `tls` of an endpoint as Node's TLS options: the PEM files read (at most 1 MiB each). */
@@ -228,28 +229,6 @@ function tlsOptions(t: NonNullable<PullEndpoint['tls']>): {
     ...(t.keyFile ? { key: pem(t.keyFile) } : {}),
     ...(t.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
   }
-}
-
-/** Removes a file or symlink in the way of an entry (a later layer replaces it); directories stay. */
-function unlinkEntry(target: string): void {
-  try {
-    if (!lstatSync(target).isDirectory()) rmSync(target)
-  } catch {}
-}
-
-/** Whether a parent directory of `rel` inside `root` is a symlink (writing through it could leave the root). */
-function throughSymlink(root: string, rel: string): boolean {
-  const parts = rel.split('/').filter(Boolean).slice(0, -1)
-  let cur = root
-  for (const p of parts) {
-    cur = join(cur, p)
-    try {
-      if (lstatSync(cur).isSymbolicLink()) return true
-    } catch {
-      return false
-    }
-  }
-  return false
 }
 
 function isGzip(b: Buffer): boolean {

@@ -104,7 +104,7 @@ export async function runSandbox(opts: SandboxOptions): Promise<RunningSandbox> 
         arch: n.arch,
         workDir: `${paths.nodes}/${n.name}`,
         imageCacheDir: paths.images,
-        insecureRegistries: true,
+        insecureRegistries: [],
         backoffBaseMs: opts.backoffBaseMs,
         registries: opts.registries,
         embeddedRegistry: registryHost,

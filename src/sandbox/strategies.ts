@@ -3,6 +3,7 @@ import { schemaProblems } from './apiserver/decode.js'
 import { kindMessage } from './apiserver/kube-schema.js'
 import { cronScheduleError, timeZoneError } from './controllers/cron-schedule.js'
 import { fromSelectorObject, type LabelSelectorObject, matches, selectorProblems } from './label-selector.js'
+import { sandboxPodSecurity } from './pod-security.js'
 import type { KObject, ResourceType } from './types.js'
 
 type Obj = Record<string, unknown>
@@ -362,6 +363,7 @@ export function validate(t: ResourceType, o: KObject, old?: KObject): void {
       if (tzWhy) causes.push({ reason: 'FieldValueInvalid', message: tzWhy, field: 'spec.timeZone' })
     }
   }
+  causes.push(...sandboxPodSecurity(t.resource, x))
   const seen = new Set<string>()
   const unique = causes.filter((c) => {
     const key = `${c.field}\0${c.reason}`

@@ -12,6 +12,8 @@
  * `updateStatus` which never bumps generation.
  */
 
+import type { PodExec } from './pod-exec.js'
+
 export interface OwnerReference {
   apiVersion: string
   kind: string
@@ -145,6 +147,8 @@ export interface PodRuntime {
    * host and port the pod's containerPort is mapped to, or undefined if the pod isn't running.
    */
   proxyTarget(namespace: string, pod: string, port?: string): { host: string; port: number } | undefined
+  /** `kubectl exec`: a process in the container's namespaces (src/sandbox/pod-exec.ts). */
+  exec?: PodExec
 }
 
 /** Faults the tests (and `edgecanary sandbox fault`) inject through the admin endpoint. */

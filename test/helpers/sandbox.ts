@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -36,14 +36,30 @@ export async function startSandbox(
     home?: string
     /** More `sandbox up` flags, e.g. `--address=127.0.0.2`. */
     args?: string[]
+    /** Run the sandbox as this plain user id (the test must be root), with HOME and GOCACHE in its home. */
+    asUid?: number
   } = {},
 ): Promise<TestSandbox> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'ec-sandbox-'))
   const dir = join(home, 'sandbox')
   const logLines: string[] = []
+  if (opts.asUid !== undefined) chownSync(home, opts.asUid, opts.asUid)
+  const asUser =
+    opts.asUid === undefined
+      ? []
+      : [
+          '--reuid',
+          String(opts.asUid),
+          '--regid',
+          String(opts.asUid),
+          '--clear-groups',
+          '--',
+          process.execPath,
+        ]
   const child: ChildProcess = spawn(
-    process.execPath,
+    asUser.length ? 'setpriv' : process.execPath,
     [
+      ...asUser,
       cliEntry,
       'sandbox',
       'up',
@@ -56,7 +72,14 @@ export async function startSandbox(
       `--node-grace=${opts.nodeGraceMs ?? 3000}`,
       ...(opts.args ?? []),
     ],
-    { env: { ...process.env, EDGECANARY_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: {
+        ...process.env,
+        EDGECANARY_HOME: home,
+        ...(opts.asUid === undefined ? {} : { HOME: home, GOCACHE: join(home, 'go-cache') }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   child.stdout?.on('data', (d: Buffer) => logLines.push(d.toString()))
   child.stderr?.on('data', (d: Buffer) => logLines.push(d.toString()))

@@ -17,6 +17,7 @@ import {
   unsupportedMediaType,
 } from '../api-errors.js'
 import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../node-join.js'
+import { serveExec } from '../pod-exec.js'
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
 import { checkSelectors } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
@@ -102,6 +103,8 @@ export async function startApiServer(opts: {
       handle(req, res).catch((err: unknown) => sendError(res, err))
     },
   )
+
+  serveExec(server, { authorized, exec: opts.pods?.exec, portTarget: opts.pods?.proxyTarget })
 
   /** The admin token, or a client certificate the sandbox CA signed (k3s kubeconfigs use those). */
   function authorized(req: IncomingMessage): boolean {

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import type { RegistriesConfig } from '../../core/registry-mirrors.js'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore, PodRuntime, Watch } from '../types.js'
 import { nodeSystemInfo, readHostFacts } from './node-info.js'
 import { nextTick, PodWorker, RELIST_PERIOD_MS } from './pod-worker.js'
+import { buildPodnet } from './podnet-helper.js'
 
 export interface KubeletOptions {
   store: ObjectStore
@@ -11,7 +13,8 @@ export interface KubeletOptions {
   arch: string
   workDir: string
   imageCacheDir: string
-  insecureRegistries?: boolean
+  /** Registries (host:port) pulled over plain HTTP besides loopback ones, as k3s's registries.yaml `http://` endpoints. */
+  insecureRegistries?: string[]
   backoffBaseMs?: number
   /** k3s registries.yaml mirrors and configs (see src/core/registry-mirrors.ts). */
   registries?: RegistriesConfig
@@ -41,6 +44,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
   let heartbeat: NodeJS.Timeout | undefined
   let resync: NodeJS.Timeout | undefined
   let up = false
+  let podnet: Promise<string> | undefined
   // the generic PLEG relists the runtime's containers every second from kubelet start
   const relistFrom = Date.now()
 
@@ -50,13 +54,21 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     arch: opts.arch,
     workDir: opts.workDir,
     imageCacheDir: opts.imageCacheDir,
-    insecureRegistries: opts.insecureRegistries ?? true,
+    insecureRegistries: opts.insecureRegistries ?? [],
     backoffBaseMs: opts.backoffBaseMs ?? 10_000,
     pullDelayMs: () => pullDelay,
     nextRelist: (after: number) => nextTick(relistFrom, RELIST_PERIOD_MS, after),
     images: new Map(),
     registries: opts.registries,
     embeddedRegistry: opts.embeddedRegistry,
+    podnet: () => {
+      podnet ??= buildPodnet(join(opts.imageCacheDir, 'helpers'))
+      // a failed build is tried again by the next pod
+      podnet.catch(() => {
+        podnet = undefined
+      })
+      return podnet
+    },
   }
 
   // read once, as the kubelet does at start; the architecture is the node's configured one
@@ -228,8 +240,10 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     proxyTarget(ns, pod, port) {
       const w = self.worker(ns, pod)
       if (!w?.isRunning()) return undefined
-      const p = port ? w.ports[port] : Object.values(w.ports)[0]
-      return p ? { host: '127.0.0.1', port: p } : undefined
+      // the pod's own network namespace: any port it listens on, declared or not, through the
+      // host port only the kubelet holds
+      const p = w.hostPortOf(port)
+      return p ? { host: w.podIP, port: p } : undefined
     },
   }
   return self
@@ -244,5 +258,9 @@ export function createPodRuntime(kubelets: Kubelet[]): PodRuntime {
       if (k) yield* k.logs(ns, pod, o)
     },
     proxyTarget: (ns, pod, port) => find(ns, pod)?.proxyTarget(ns, pod, port),
+    exec: (r) =>
+      find(r.namespace, r.pod)?.worker(r.namespace, r.pod)?.exec(r) ?? {
+        error: `pod ${r.pod} is not running on any node`,
+      },
   }
 }

@@ -1,26 +1,40 @@
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { pullEndpoints, type RegistriesConfig } from '../../core/registry-mirrors.js'
-import { freePort } from '../../net.js'
 import { ImageNotFoundError, type PulledImage, pullImage } from '../../registry/pull.js'
+import { parseImageRef } from '../../registry/reference.js'
 import { recordEvent } from '../events.js'
+import type { ExecRequest } from '../pod-exec.js'
 import { RES } from '../resources.js'
 import type { KObject, ObjectStore } from '../types.js'
 import {
   appendLog,
   type ContainerSpec,
   type ContainerState,
+  hostTool,
   launch,
   type Probe,
   type Running,
   readLog,
+  rmTree,
   rotateLog,
   rssBytes,
   signalGroup,
 } from './container.js'
-import { parseQuantity } from './elf.js'
+import { elfArch, hostArch, launchPlan, parseQuantity } from './elf.js'
+import { PodNetwork } from './pod-net.js'
+import {
+  containerArgv,
+  containerEnv,
+  containerUser,
+  findExecutable,
+  imageLookup,
+  type SecurityContext,
+} from './rootfs.js'
 
 export const PORTS_ANNOTATION = 'sandbox.edgecanary.dev/ports'
 
@@ -30,11 +44,14 @@ export interface WorkerContext {
   arch: string
   workDir: string
   imageCacheDir: string
-  insecureRegistries: boolean
+  /** Registries pulled over plain HTTP besides loopback ones. */
+  insecureRegistries: string[]
   backoffBaseMs: number
   pullDelayMs: () => number
   /** When the kubelet's next PLEG relist after `after` happens (ms since the epoch). */
   nextRelist: (after: number) => number
+  /** The pod network helper's executable, built on first use (buildPodnet). */
+  podnet: () => Promise<string>
   /** The node's image store: what it pulled, by the reference the pod asked for. */
   images: Map<string, PulledImage>
   /** Registry mirrors (k3s registries.yaml) and the embedded registry that serves endpoint-less ones. */
@@ -67,6 +84,8 @@ interface CState {
   logFile: string
   oomKilled?: boolean
   livenessKilled?: boolean
+  /** The environment the running instance got (an exec gets the same). */
+  env?: Record<string, string>
 }
 
 const iso = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
@@ -102,6 +121,11 @@ export class PodWorker {
   /** When the pod was admitted: the probe workers' tickers run from here, as the kubelet's do. */
   private readonly admittedAt = Date.now()
   private done?: Promise<void>
+  /** The pod's network namespace and its forwarders. */
+  net: PodNetwork
+  private readonly podDir: string
+  private readonly podSecurity: SecurityContext
+  private readonly emptyDirs: Set<string>
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -111,6 +135,14 @@ export class PodWorker {
     this.ns = pod.metadata.namespace ?? 'default'
     this.name = pod.metadata.name
     this.podIP = podIpFor(this.uid)
+    this.podDir = join(ctx.workDir, 'pods', this.uid)
+    const podSpec = pod.spec as {
+      securityContext?: SecurityContext
+      volumes?: { name: string; emptyDir?: object }[]
+    }
+    this.podSecurity = podSpec.securityContext ?? {}
+    this.emptyDirs = new Set((podSpec.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name))
+    this.net = this.newNetwork()
     const specs = ((pod.spec as { containers?: ContainerSpec[] }).containers ?? []) as ContainerSpec[]
     this.containers = specs.map((spec) => ({
       spec,
@@ -120,6 +152,17 @@ export class PodWorker {
       restartCount: 0,
       logFile: join(ctx.workDir, 'pods', this.uid, `${spec.name}.log`),
     }))
+  }
+
+  private newNetwork(): PodNetwork {
+    return new PodNetwork({
+      podIP: this.podIP,
+      uid: this.uid,
+      workDir: this.ctx.workDir,
+      env: { POD_NAME: this.name, POD_NAMESPACE: this.ns, EDGECANARY_POD_DIR: this.podDir },
+      helper: this.ctx.podnet,
+      onPorts: (host) => this.publishPorts(host),
+    })
   }
 
   /**
@@ -151,11 +194,14 @@ export class PodWorker {
   }
 
   async start(): Promise<void> {
+    // the kubelet sees the pod in the scheduler's own write (a synchronous watch): let the
+    // scheduler finish its status write and event before the kubelet writes the pod
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    // each pod has its own network namespace: a container port is the port itself
     for (const c of this.containers) {
       for (const p of c.spec.ports ?? []) {
-        const port = await freePort()
-        this.ports[String(p.containerPort)] = port
-        if (p.name) this.ports[p.name] = port
+        this.ports[String(p.containerPort)] = p.containerPort
+        if (p.name) this.ports[p.name] = p.containerPort
       }
     }
     const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
@@ -169,7 +215,56 @@ export class PodWorker {
       },
     })
     this.writeStatus()
-    this.done = Promise.all(this.containers.map((c) => this.runContainer(c))).then(() => undefined)
+    // the pod sandbox first, as the kubelet's RunPodSandbox; a failure is retried with back-off
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.net.start()
+        break
+      } catch (err) {
+        const message = `Failed to create pod sandbox: ${(err as Error).message}`
+        this.event('FailedCreatePodSandBox', message, 'Warning')
+        for (const c of this.containers) c.state = { waiting: { reason: 'ContainerCreating', message } }
+        this.writeStatus()
+        this.net.stop()
+        await this.sleep(Math.min(this.ctx.backoffBaseMs * 2 ** attempt, 300_000))
+        if (this.stopping) return
+        this.net = this.newNetwork()
+      }
+    }
+    for (const v of this.emptyDirs) mkdirSync(join(this.podDir, 'volumes', v), { recursive: true })
+    this.done = Promise.all(this.containers.map((c) => this.runContainer(c)))
+      .then(() => undefined)
+      .finally(() => {
+        this.net.stop()
+        rmTree(join(this.podDir, 'containers'))
+      })
+  }
+
+  /**
+   * `kubectl exec`: the command in the container's user, mount, PID and network namespaces and
+   * root, as its user, through qemu-user when the node emulates (a TTY through `script`).
+   */
+  exec(r: ExecRequest): ChildProcess | { error: string } {
+    const c = r.container ? this.containers.find((x) => x.spec.name === r.container) : this.containers[0]
+    if (!c) return { error: `container ${r.container} is not valid for pod ${this.name}` }
+    const init = c.run?.pid ? firstChild(c.run.pid) : undefined
+    if (!init || !c.pulled || !c.env) return { error: `container not found ("${c.spec.name}")` }
+    const exe = findExecutable(c.pulled.rootfs, r.command[0], c.env.PATH ?? '', '/')
+    if ('error' in exe) return { error: `OCI runtime exec failed: exec failed: ${exe.error}` }
+    const plan = launchPlan(elfArch(exe.host), this.ctx.arch, hostArch())
+    if (plan.run === 'fail')
+      return { error: `OCI runtime exec failed: exec ${r.command[0]}: exec format error` }
+    const argv = [
+      hostTool('nsenter'),
+      ...['-t', String(init), '-U', '-m', '-p', '-n', '-r', '-w', '--preserve-credentials', '--'],
+      ...(plan.run === 'qemu' ? ['/dev/.qemu'] : []),
+      exe.path,
+      ...r.command.slice(1),
+    ]
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`
+    return r.tty
+      ? spawn(hostTool('script'), ['-qfec', argv.map(quote).join(' '), '/dev/null'], { env: c.env })
+      : spawn(argv[0], argv.slice(1), { env: c.env })
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves when every process is gone. */
@@ -188,6 +283,7 @@ export class PodWorker {
           })
       this.writeStatus()
     }
+    if (!this.done) this.net.stop()
     await Promise.all(
       this.containers.map(async (c) => {
         if (!c.run?.pid) return
@@ -249,7 +345,7 @@ export class PodWorker {
           c.pulled = await pullImage(c.spec.image, {
             platform: { os: 'linux', architecture: this.ctx.arch },
             cacheDir: this.ctx.imageCacheDir,
-            insecure: this.ctx.insecureRegistries,
+            insecure: this.ctx.insecureRegistries.includes(parseImageRef(c.spec.image).registry),
             endpoints: this.ctx.registries
               ? pullEndpoints(c.spec.image, this.ctx.registries, this.ctx.embeddedRegistry)
               : undefined,
@@ -280,32 +376,53 @@ export class PodWorker {
       }
       const img = c.pulled
       if (c.restartCount > 0) rotateLog(c.logFile)
-      const env: Record<string, string> = {}
-      for (const kv of img.config.Env ?? []) {
-        const i = kv.indexOf('=')
-        if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1)
-      }
-      env.PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-      env.HOSTNAME = this.name
-      const firstPort = c.spec.ports?.[0]
-      if (firstPort) env.PORT = String(this.ports[String(firstPort.containerPort)])
-      for (const e of c.spec.env ?? []) if (e.value !== undefined) env[e.name] = e.value
-      env.POD_NAME = this.name
-      env.POD_NAMESPACE = this.ns
-      env.POD_IP = this.podIP
-      if (firstPort) env.PORT = String(this.ports[String(firstPort.containerPort)])
+      const env = containerEnv(img.config.Env, [
+        { name: 'HOSTNAME', value: this.name },
+        { name: 'POD_NAME', value: this.name },
+        { name: 'POD_NAMESPACE', value: this.ns },
+        { name: 'POD_IP', value: this.podIP },
+        ...(c.spec.env ?? []),
+      ])
+      const user = containerUser(
+        c.spec.securityContext ?? {},
+        this.podSecurity,
+        img.config.User,
+        imageLookup(img.rootfs),
+      )
       const startedAt = iso()
       c.oomKilled = false
       c.livenessKilled = false
-      c.run = launch({
-        rootfs: img.rootfs,
-        entrypoint: c.spec.command ?? img.config.Entrypoint ?? [],
-        cmd: c.spec.args ?? (c.spec.command ? [] : (img.config.Cmd ?? [])),
-        workingDir: img.config.WorkingDir || '/',
-        env,
-        nodeArch: this.ctx.arch,
-        logFile: c.logFile,
-      })
+      const started =
+        'error' in user
+          ? { config: user.error }
+          : this.net.pausePid === undefined
+            ? { error: 'the pod has no network namespace' }
+            : launch({
+                rootfs: img.rootfs,
+                argv: containerArgv(c.spec, img.config),
+                workingDir: c.spec.workingDir || img.config.WorkingDir || '/',
+                env,
+                nodeArch: this.ctx.arch,
+                logFile: c.logFile,
+                containerDir: join(this.podDir, 'containers', c.spec.name),
+                user,
+                netPid: this.net.pausePid,
+                volumes: (c.spec.volumeMounts ?? [])
+                  .filter((m) => this.emptyDirs.has(m.name))
+                  .map((m) => ({ host: join(this.podDir, 'volumes', m.name), path: m.mountPath })),
+              })
+      if ('config' in started || 'error' in started) {
+        // the kubelet's CreateContainerConfigError / CreateContainerError: nothing ran, retried with back-off
+        const reason = 'config' in started ? 'CreateContainerConfigError' : 'CreateContainerError'
+        const message = 'config' in started ? started.config : started.error
+        c.state = { waiting: { reason, message } }
+        this.event('Failed', `Error: ${message}`, 'Warning')
+        this.writeStatus()
+        await this.sleep(Math.min(this.ctx.backoffBaseMs * 2 ** pullFailures++, 300_000))
+        continue
+      }
+      c.run = started
+      c.env = env
       c.state = { running: { startedAt } }
       c.started = true
       c.ready = !c.spec.readinessProbe
@@ -418,15 +535,66 @@ export class PodWorker {
   private check(probe: Probe): Promise<{ ok: boolean; why?: string }> {
     const portRef = probe.httpGet?.port ?? probe.tcpSocket?.port
     const port = this.ports[String(portRef)] ?? Number(portRef)
+    // what listens in the pod's namespace now gets its host-side forwarder before the probe
+    const ready = this.net.refresh()
     // messages name the container port as the kubelet does: a named port resolved to its number
     const named = this.containers
       .flatMap((c) => c.spec.ports ?? [])
       .find((p) => p.name !== undefined && p.name === portRef)
-    const shown = named?.containerPort ?? portRef
+    const shown = named?.containerPort ?? portRef ?? port
     const timeout = (probe.timeoutSeconds ?? 1) * 1000
+    return ready.then(() => {
+      const host = this.net.hostPort(port)
+      if (host !== undefined) return this.probe(probe, host, shown, timeout)
+      // nothing listens on that port in the pod (never dial podIP:port: a program on the host may own it)
+      const dial = `dial tcp ${this.podIP}:${shown}: connect: connection refused`
+      return {
+        ok: false,
+        why: probe.httpGet
+          ? `Get "http://${this.podIP}:${shown}${probe.httpGet.path ?? '/'}": ${dial}`
+          : dial,
+      }
+    })
+  }
+
+  /** The host port reaching a port of the pod (a number or a declared port's name), once something listens on it. */
+  hostPortOf(ref?: string): number | undefined {
+    if (ref === undefined) {
+      const first = Object.values(this.ports)[0] ?? this.net.ports()[0]
+      return first === undefined ? undefined : this.net.hostPort(first)
+    }
+    const port = this.ports[ref] ?? (/^\d+$/.test(ref) ? Number(ref) : undefined)
+    return port === undefined ? undefined : this.net.hostPort(port)
+  }
+
+  /** Publishes the pod's ports → host ports for Endpoints (the ports annotation), names included. */
+  private publishPorts(host: Record<string, number>): void {
+    const map: Record<string, number> = { ...this.ports, ...host }
+    for (const [name, port] of Object.entries(this.ports))
+      if (host[String(port)] !== undefined) map[name] = host[String(port)]
+    const pod = this.ctx.store.get(RES.pods, this.ns, this.name)
+    if (!pod || pod.metadata.uid !== this.uid || pod.metadata.deletionTimestamp) return
+    try {
+      this.ctx.store.update(RES.pods, {
+        ...pod,
+        metadata: {
+          ...pod.metadata,
+          resourceVersion: undefined,
+          annotations: { ...pod.metadata.annotations, [PORTS_ANNOTATION]: JSON.stringify(map) },
+        },
+      })
+    } catch {}
+  }
+
+  private probe(
+    probe: Probe,
+    port: number,
+    shown: number | string,
+    timeout: number,
+  ): Promise<{ ok: boolean; why?: string }> {
     return new Promise((resolve) => {
       if (probe.tcpSocket) {
-        const s = connect({ host: '127.0.0.1', port, timeout }, () => {
+        const s = connect({ host: this.podIP, port, timeout }, () => {
           s.destroy()
           resolve({ ok: true })
         })
@@ -440,7 +608,7 @@ export class PodWorker {
       const path = probe.httpGet?.path ?? '/'
       const req = request(
         {
-          host: '127.0.0.1',
+          host: this.podIP,
           port,
           path,
           timeout,
@@ -569,5 +737,15 @@ export class PodWorker {
         status,
       })
     } catch {}
+  }
+}
+
+/** The first child of a process (a container wrapper's: the container's PID 1). */
+function firstChild(pid: number): number | undefined {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    return kids ? Number(kids.split(/\s+/)[0]) : undefined
+  } catch {
+    return undefined
   }
 }

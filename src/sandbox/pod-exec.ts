@@ -1,0 +1,176 @@
+import type { ChildProcess } from 'node:child_process'
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import { portForwardSession } from './pod-portforward.js'
+
+/** What `kubectl exec` asks for, from the query of `/api/v1/namespaces/{ns}/pods/{name}/exec`. */
+export interface ExecRequest {
+  namespace: string
+  pod: string
+  container?: string
+  command: string[]
+  stdin: boolean
+  tty: boolean
+}
+
+/** Runs a command in a running container: its process, or why not (shown as the exec's error). */
+export type PodExec = (r: ExecRequest) => ChildProcess | { error: string }
+
+const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io']
+const SPDY_TUNNEL = 'SPDY/3.1+portforward.k8s.io'
+const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const
+
+/**
+ * The exec request a URL names, or undefined when it is no exec URL.
+ *
+ *   execRequest(new URL('https://x/api/v1/namespaces/d/pods/p/exec?command=sh&command=-c&command=id&stdin=true&tty=true&container=c'))
+ *     → { namespace: 'd', pod: 'p', container: 'c', command: ['sh', '-c', 'id'], stdin: true, tty: true }
+ */
+export function execRequest(url: URL): ExecRequest | undefined {
+  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname)
+  if (!m) return undefined
+  const q = url.searchParams
+  return {
+    namespace: decodeURIComponent(m[1]),
+    pod: decodeURIComponent(m[2]),
+    container: q.get('container') ?? undefined,
+    command: q.getAll('command'),
+    stdin: q.get('stdin') === 'true' || q.get('stdin') === '1',
+    tty: q.get('tty') === 'true' || q.get('tty') === '1',
+  }
+}
+
+/**
+ * The Status kubectl reads from the error channel when the command ends: Success, or
+ * NonZeroExitCode carrying the code (kubectl exits with it).
+ *
+ *   exitStatus(0) → { metadata: {}, status: 'Success' }
+ *   exitStatus(3).details → { causes: [{ reason: 'ExitCode', message: '3' }] }
+ */
+export function exitStatus(code: number): Record<string, unknown> {
+  if (code === 0) return { metadata: {}, status: 'Success' }
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `command terminated with non-zero exit code: exit status ${code}`,
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+  }
+}
+
+/**
+ * Serves `kubectl exec` over WebSocket (the `v5.channel.k8s.io` and `v4.channel.k8s.io`
+ * subprotocols kube-apiserver speaks; kubectl ≥ 1.30 uses them first): each binary message
+ * starts with its channel byte (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize, 255 close).
+ * `kubectl port-forward` is SPDY/3.1 tunnelled through a WebSocket (pod-portforward.ts).
+ * Other upgrades (plain SPDY) are answered 400 so clients say so. Authentication is the API
+ * server's.
+ */
+export function serveExec(
+  server: Server,
+  o: {
+    authorized: (req: IncomingMessage) => boolean
+    exec?: PodExec
+    /** Where a pod's port is reached from the host (the pod runtime's proxyTarget). */
+    portTarget?: (namespace: string, pod: string, port?: string) => { host: string; port: number } | undefined
+  },
+): void {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 1024 * 1024,
+    handleProtocols: (offered) => PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  })
+  const tunnel = new WebSocketServer({
+    noServer: true,
+    maxPayload: 16 * 1024 * 1024,
+  })
+  // ws refuses the '/' in this subprotocol (not an RFC 7230 token): it is checked here, taken
+  // off the request, and put back on the answer
+  tunnel.on('headers', (headers) => headers.push(`Sec-WebSocket-Protocol: ${SPDY_TUNNEL}`))
+  // kubectl port-forward: SPDY/3.1 tunnelled through a WebSocket (kubectl ≥ 1.31's default)
+  const portForward = (req: IncomingMessage, socket: Duplex, head: Buffer, ns: string, pod: string) => {
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !offered.includes(SPDY_TUNNEL)) {
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe sandbox serves port-forward as SPDY/3.1 over WebSocket only\n',
+      )
+      return
+    }
+    delete req.headers['sec-websocket-protocol']
+    tunnel.handleUpgrade(req, socket, head, (ws) => {
+      const session = portForwardSession({
+        send: (b) => {
+          if (ws.readyState === ws.OPEN) ws.send(b)
+        },
+        dial: (port) => o.portTarget?.(ns, pod, String(port)),
+        close: () => ws.close(1000),
+      })
+      ws.on('message', (d: Buffer) => session.receive(Buffer.from(d)))
+      ws.on('close', () => session.end())
+      ws.on('error', () => session.end())
+    })
+  }
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (code: number, text: string) => {
+      socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`)
+    }
+    socket.on('error', () => socket.destroy())
+    if (!o.authorized(req)) return refuse(401, 'Unauthorized')
+    const pf = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(
+      new URL(req.url ?? '/', 'https://sandbox').pathname,
+    )
+    if (pf) return portForward(req, socket, head, decodeURIComponent(pf[1]), decodeURIComponent(pf[2]))
+    const r = execRequest(new URL(req.url ?? '/', 'https://sandbox'))
+    if (!r || !o.exec || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+      return refuse(400, 'Bad Request: the sandbox serves exec over WebSocket (v5.channel.k8s.io) only')
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+    if (!PROTOCOLS.some((p) => offered.includes(p)))
+      return refuse(400, 'Bad Request: no supported subprotocol')
+    const exec = o.exec
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const send = (channel: number, data: Buffer | string) => {
+        if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]))
+      }
+      const finish = (status: Record<string, unknown>) => {
+        send(CHANNEL.error, JSON.stringify(status))
+        ws.close(1000)
+      }
+      if (r.command.length === 0)
+        return finish({
+          metadata: {},
+          status: 'Failure',
+          message: 'you must specify at least one command for the container',
+          reason: 'BadRequest',
+          code: 400,
+        })
+      const child = exec(r)
+      if ('error' in child)
+        return finish({
+          metadata: {},
+          status: 'Failure',
+          message: child.error,
+          reason: 'InternalError',
+          code: 500,
+        })
+      child.stdout?.on('data', (d: Buffer) => send(CHANNEL.stdout, d))
+      child.stderr?.on('data', (d: Buffer) => send(CHANNEL.stderr, d))
+      child.stdin?.on('error', () => undefined)
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const b = isBinary ? data : Buffer.from(data)
+        if (b.length === 0) return
+        if (b[0] === CHANNEL.stdin) child.stdin?.write(b.subarray(1))
+        else if (b[0] === CHANNEL.close && b[1] === CHANNEL.stdin) child.stdin?.end()
+      })
+      ws.on('close', () => {
+        if (child.exitCode === null) child.kill('SIGKILL')
+      })
+      ws.on('error', () => undefined)
+      child.on('error', (e) =>
+        finish({ metadata: {}, status: 'Failure', message: e.message, reason: 'InternalError', code: 500 }),
+      )
+      child.on('close', (code, signal) => finish(exitStatus(code ?? (signal === 'SIGKILL' ? 137 : 1))))
+      if (!r.stdin) child.stdin?.end()
+    })
+  })
+}

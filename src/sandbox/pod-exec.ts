@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
+import { queryBool } from './apiserver/params.js'
 import { portForwardSession } from './pod-portforward.js'
 
 /** What `kubectl exec` asks for, from the query of `/api/v1/namespaces/{ns}/pods/{name}/exec`. */
@@ -36,8 +37,9 @@ export function execRequest(url: URL): ExecRequest | undefined {
     pod: decodeURIComponent(m[2]),
     container: q.get('container') ?? undefined,
     command: q.getAll('command'),
-    stdin: q.get('stdin') === 'true' || q.get('stdin') === '1',
-    tty: q.get('tty') === 'true' || q.get('tty') === '1',
+    // apimachinery's booleans: the Python client sends stdin=True
+    stdin: queryBool(q, 'stdin'),
+    tty: queryBool(q, 'tty'),
   }
 }
 

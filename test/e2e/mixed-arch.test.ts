@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse, stringify } from 'yaml'
 import { connectCluster } from '../../src/adapters/kube-cluster.js'
@@ -135,8 +135,11 @@ describe('a mixed cluster: 4 nodes, arm64 and arm', () => {
       expect(imageID?.imageID?.split('@')[1], p.metadata.name).toBe(index[platformOf[arch]])
       const proc = procs.find((x) => x.pod === p.metadata.name)
       expect(proc, `process of ${p.metadata.name}`).toBeDefined()
-      const argv = readFileSync(`/proc/${proc?.pid}/cmdline`, 'utf8').split('\0')
-      expect(argv.map((a) => basename(a))).toContain(qemuOf[arch])
+      // the container runs the node's qemu-user (bind-mounted into its root, so its path there
+      // says nothing): the process's executable is that very file on the host
+      const exe = statSync(`/proc/${proc?.pid}/exe`)
+      const qemu = statSync(execFileSync('which', [qemuOf[arch]], { encoding: 'utf8' }).trim())
+      expect([exe.dev, exe.ino], `${p.metadata.name} runs ${qemuOf[arch]}`).toEqual([qemu.dev, qemu.ino])
     }
   })
 

@@ -107,3 +107,23 @@ if [ "$profile" = test ] && [ ! -x "$bb" ]; then
     exit 3
   fi
 fi
+
+# binfmt_misc for arm64 and arm (Debian's qemu-user-static entries, flag F: the interpreter is
+# opened now, so it also serves inside a pod's chroot). The sandbox itself needs none: it calls
+# qemu-<arch>-static directly. But a foreign program that execs another foreign binary (busybox
+# sh running `sleep`, as the workload tests' pods do) needs it, as with Docker. Desktop Debian and
+# Ubuntu register these at boot (systemd-binfmt); containers and CI machines often have not.
+if [ "$profile" = test ] && [ -d /proc/sys/fs ]; then
+  for a in aarch64 arm; do
+    [ -e "/proc/sys/fs/binfmt_misc/qemu-$a" ] && continue
+    conf=/usr/lib/binfmt.d/qemu-$a.conf
+    [ -f "$conf" ] || continue
+    if [ "$(id -u)" = 0 ]; then
+      [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+      cat "$conf" > /proc/sys/fs/binfmt_misc/register
+      echo "registered binfmt_misc qemu-$a (from $conf)" >&2
+    else
+      echo "note: binfmt_misc has no qemu-$a entry; some sandbox tests need it: sudo systemctl restart systemd-binfmt (or: sudo sh -c 'cat $conf > /proc/sys/fs/binfmt_misc/register')" >&2
+    fi
+  done
+fi

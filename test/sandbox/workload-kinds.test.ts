@@ -230,6 +230,8 @@ spec:
   template:
     metadata: {labels: {app: agent}}
     spec:
+      # sh is the container's PID 1 and ignores SIGTERM, as in Kubernetes: no 30 s grace to wait out
+      terminationGracePeriodSeconds: 1
       containers: [{name: a, image: busybox, args: ["/bin/sh", "-c", "while true; do sleep 1; done"]}]
 `)
     expect(await kubectl('rollout', 'status', 'ds/agent', '--timeout=60s')).toContain(
@@ -416,6 +418,7 @@ spec:
   template:
     metadata: {labels: {app: frontend}}
     spec:
+      terminationGracePeriodSeconds: 1
       containers: [{name: c, image: busybox, args: ["/bin/sh", "-c", "while true; do sleep 1; done"]}]
 `)
     await kubectl('wait', '--for=jsonpath={.status.readyReplicas}=2', 'rc/frontend', '--timeout=60s')

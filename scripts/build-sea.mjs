@@ -92,6 +92,10 @@ await build({
     // oclif reads the package.json above its own file to check node's version: there is none, and
     // this node is the one the executable was built with
     'process.env.OCLIF_DISABLE_ENGINE_WARNING': '"1"',
+    // ws (exec and port-forward) would require() its optional native helpers, which an
+    // executable cannot load: Node then warns on stderr at every start
+    'process.env.WS_NO_BUFFER_UTIL': '"1"',
+    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
     __EDGECANARY_COMMIT__: JSON.stringify(process.env.EDGECANARY_COMMIT ?? gitCommit()),
   },
   legalComments: 'eof',

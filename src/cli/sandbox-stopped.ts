@@ -15,6 +15,7 @@ export function sandboxStoppedError(err: unknown, home: string = edgecanaryHome(
   if (!(err instanceof UsageError)) return err
   const noContext =
     err.message === 'the kubeconfig has no current context' ||
+    /^the kubeconfig \(.*\) has no current context$/.test(err.message) ||
     err.message.startsWith('context "edgecanary-sandbox" is not in the kubeconfig') ||
     /^kubeconfig .* cannot be read: ENOENT/.test(err.message)
   const paths = sandboxPaths(home)

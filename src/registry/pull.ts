@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import type { PullEndpoint } from '../core/registry-mirrors.js'
@@ -137,8 +146,10 @@ export async function pullImage(
   }
   const rootfs = join(opts.cacheDir, 'rootfs', digest.replace(':', '-'))
   if (!existsSync(join(rootfs, '.complete'))) {
-    const tmp = `${rootfs}.tmp-${process.pid}-${Date.now()}`
-    mkdirSync(tmp, { recursive: true })
+    // unique per pull (mkdtemp): two kubelets of one sandbox pulling the same image in the same
+    // millisecond shared a pid-and-time name, and the first to finish moved the other's files away
+    mkdirSync(dirname(rootfs), { recursive: true })
+    const tmp = mkdtempSync(`${rootfs}.tmp-`)
     try {
       for (let i = 0; i < layerDigests.length; i++) {
         const bytes = await cachedBlob(client, opts.cacheDir, layerDigests[i])

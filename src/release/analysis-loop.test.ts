@@ -72,7 +72,8 @@ describe('runAnalysis (in process, scripted host)', () => {
       samplesOf: () => [...ok(3), { version: '2.0', status: 502, latencyMs: 5 }],
     })
     await expect(runAnalysis(s.host, progress)).rejects.toThrow(/canary answered HTTP 502/)
-    expect(s.verdicts).toEqual([])
+    // the interval the 5xx cut short is still reported (the release's timeline), as failed
+    expect(s.verdicts).toEqual([false])
   })
 
   it('failed checks count to the threshold, each written at once', async () => {

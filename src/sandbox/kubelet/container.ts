@@ -93,7 +93,12 @@ PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 unshare=$1; shift
 lower=$1 upper=$2 work=$3 root=$4 wd=$5 uid=$6 gid=$7 qemu=$8 n=$9
 shift 9
-mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$root"
+if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$root" 2>/dev/null; then
+  # overlayfs refused here (seen in the bootstrap tests' nested mount namespaces): the container
+  # gets a private copy of the image instead, writable and its own as with the overlay
+  cp -a "$lower/." "$upper/"
+  mount --bind "$upper" "$root"
+fi
 mkdir -p "$root/dev" "$root/proc"
 mount -t tmpfs -o mode=755,size=64k tmpfs "$root/dev"
 for d in null zero full random urandom tty; do touch "$root/dev/$d"; mount --bind "/dev/$d" "$root/dev/$d"; done

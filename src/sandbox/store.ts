@@ -21,6 +21,7 @@ import {
   notFound,
   requestTooLarge,
 } from './api-errors.js'
+import { defaultPropagation } from './apiserver/delete-answer.js'
 import { allocateClusterIP } from './cluster-ip.js'
 import { matches, parseSelector, type Requirement, SelectorSyntaxError } from './label-selector.js'
 import { ALL_RESOURCES, RES } from './resources.js'
@@ -519,8 +520,25 @@ export class MemoryStore implements ObjectStore {
       return this.commit(t, 'MODIFIED', o)
     }
     const gone = this.remove(t, old)
-    if (opts.propagationPolicy !== 'Orphan') this.cascade(old)
+    if ((opts.propagationPolicy ?? defaultPropagation(t)) === 'Orphan') this.orphan(old)
+    else this.cascade(old)
     return gone
+  }
+
+  /** The garbage collector's `orphan` finalizer: dependents lose their reference to the owner. */
+  private orphan(owner: KObject): void {
+    const uid = owner.metadata.uid
+    for (const type of ALL_RESOURCES) {
+      for (const o of [...this.table(type).values()]) {
+        const refs = o.metadata.ownerReferences
+        if (!refs?.some((r) => r.uid === uid)) continue
+        const next = clone(o)
+        const kept = refs.filter((r) => r.uid !== uid)
+        if (kept.length > 0) next.metadata.ownerReferences = kept
+        else delete next.metadata.ownerReferences
+        this.commit(type, 'MODIFIED', next)
+      }
+    }
   }
 
   /**

@@ -469,4 +469,51 @@ print('python client ok')
     const { stdout } = await run('/usr/bin/python3', ['-c', script], { env: sb.env, timeout: 60_000 })
     expect(stdout).toContain('python client ok')
   })
+
+  it('DELETE answers as kube-apiserver: a Job orphans its pods by default, Background deletes them and answers Status', async () => {
+    type Deleted = {
+      kind: string
+      status?: string
+      details?: { name: string; group: string; kind: string; uid: string }
+    }
+    type Pods = { items: { metadata: { name: string; ownerReferences?: { uid: string }[] } }[] }
+    // no propagationPolicy (the Python client's body={}): batch/v1 Jobs default to Orphan, so the
+    // answer is the Job with the orphan finalizer, and its pods stay without the owner reference
+    const migrateUid = (await json<{ metadata: { uid: string } }>('get', 'job', 'migrate')).metadata.uid
+    const orphaned = JSON.parse(
+      await kubectl('delete', '--raw', '/apis/batch/v1/namespaces/default/jobs/migrate'),
+    ) as Deleted & { metadata: { finalizers?: string[]; deletionTimestamp?: string } }
+    expect(orphaned.kind).toBe('Job')
+    expect(orphaned.metadata.finalizers).toEqual(['orphan'])
+    expect(orphaned.metadata.deletionTimestamp).toBeTruthy()
+    const left = await json<Pods>('get', 'pods', '-l', 'job-name=migrate')
+    expect(left.items).toHaveLength(3)
+    for (const p of left.items)
+      expect(p.metadata.ownerReferences ?? []).not.toContainEqual(
+        expect.objectContaining({ uid: migrateUid }),
+      )
+    // Background: removed at once, so the answer is Status{Success} naming the resource, and the
+    // garbage collector deletes its pods
+    const brokenUid = (await json<{ metadata: { uid: string } }>('get', 'job', 'broken')).metadata.uid
+    const status = JSON.parse(
+      await kubectl(
+        'delete',
+        '--raw',
+        '/apis/batch/v1/namespaces/default/jobs/broken?propagationPolicy=Background',
+      ),
+    ) as Deleted
+    expect(status).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'broken', group: 'batch', kind: 'jobs', uid: brokenUid },
+    })
+    const gone = await json<{ items: { metadata: { deletionTimestamp?: string } }[] }>(
+      'get',
+      'pods',
+      '-l',
+      'job-name=broken',
+    )
+    expect(gone.items.every((p) => p.metadata.deletionTimestamp)).toBe(true)
+    await kubectl('delete', 'pods', '-l', 'job-name=migrate', '--wait=false')
+  })
 })

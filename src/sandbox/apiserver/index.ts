@@ -23,6 +23,7 @@ import { checkSelectors } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
 import { jsonTextDepth, MAX_JSON_DEPTH, parseJsonBody, readLimitedBody, tooDeep, valueDepth } from './body.js'
 import { decodeObject, fieldValidationOf } from './decode.js'
+import { defaultPropagation, deleteAnswer } from './delete-answer.js'
 import {
   apiGroupList,
   apiResourceList,
@@ -316,13 +317,19 @@ export async function startApiServer(opts: {
           })
         : {}
       const grace = queryInt(q, 'gracePeriodSeconds') ?? opts.gracePeriodSeconds
+      const propagationPolicy = q.get('propagationPolicy') ?? opts.propagationPolicy
       const o = store.delete(t, r.ns, name, {
         gracePeriodSeconds: grace,
-        propagationPolicy: q.get('propagationPolicy') ?? opts.propagationPolicy,
+        propagationPolicy,
         preconditionUid: opts.preconditions?.uid,
         dryRun,
       })
-      return sendJson(res, 200, o)
+      const stillThere = dryRun || store.get(t, r.ns, name) !== undefined
+      return sendJson(
+        res,
+        200,
+        deleteAnswer(t, o, { stillThere, policy: propagationPolicy ?? defaultPropagation(t) }),
+      )
     }
     throw methodNotAllowed(`${method} is not allowed`)
   }

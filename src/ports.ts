@@ -184,8 +184,12 @@ export interface Cluster {
   readonly where: string
   /** The `namespace:` of the kubeconfig context in use, when it names one (kubectl's default namespace). */
   readonly contextNamespace?: string
-  /** Fails with an UnreachableError (exit 2) when the API does not answer. */
-  ping(): Promise<void>
+  /**
+   * Fails with an UnreachableError (exit 2) when the API does not answer. By default a
+   * connection error is retried for about 5 s; with `timeoutMs` (a fleet's preflight, where a
+   * cluster that is down is only named) two attempts 200 ms apart, each bounded by it.
+   */
+  ping(o?: { timeoutMs?: number }): Promise<void>
   /** The API server's `GET /version` (kubectl version's server part), one attempt, no retries. */
   serverVersion(): Promise<{ gitVersion: string; platform?: string }>
   namespaceExists(ns: string): Promise<boolean>

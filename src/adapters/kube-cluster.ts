@@ -112,6 +112,8 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
     body?: unknown,
     contentType = 'application/json',
     attempt = 0,
+    /** A quick probe: this many attempts in all, each bounded by timeoutMs, 200 ms apart. */
+    limit?: { timeoutMs: number; attempts: number },
   ): Promise<T> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
     const opts: RequestOptions = {
@@ -126,7 +128,7 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
           ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }
           : {}),
       },
-      timeout: 15_000,
+      timeout: limit?.timeoutMs ?? 15_000,
     }
     await withCredentials(opts)
     let res: { status: number; text: string }
@@ -145,9 +147,9 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         req.end(payload)
       })
     } catch (err) {
-      if (attempt < 6) {
-        await sleep(Math.min(2000, 100 * 2 ** attempt))
-        return call(method, path, body, contentType, attempt + 1)
+      if (attempt < (limit ? limit.attempts - 1 : 6)) {
+        await sleep(limit ? 200 : Math.min(2000, 100 * 2 ** attempt))
+        return call(method, path, body, contentType, attempt + 1, limit)
       }
       throw new UnreachableError(
         `the Kubernetes API at ${cluster?.server} is unreachable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
@@ -156,9 +158,13 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         },
       )
     }
-    if ((res.status === 429 || res.status >= 500) && attempt < 8 && !path.includes('/proxy')) {
-      await sleep(Math.min(2000, 150 * 2 ** attempt))
-      return call(method, path, body, contentType, attempt + 1)
+    if (
+      (res.status === 429 || res.status >= 500) &&
+      attempt < (limit ? limit.attempts - 1 : 8) &&
+      !path.includes('/proxy')
+    ) {
+      await sleep(limit ? 200 : Math.min(2000, 150 * 2 ** attempt))
+      return call(method, path, body, contentType, attempt + 1, limit)
     }
     if (res.status >= 400) {
       let message = res.text.slice(0, 300)
@@ -293,8 +299,15 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
   const self: Cluster = {
     where,
     contextNamespace: resolved.namespace,
-    async ping() {
-      await call('GET', '/version')
+    async ping(o) {
+      await call(
+        'GET',
+        '/version',
+        undefined,
+        undefined,
+        0,
+        o?.timeoutMs ? { timeoutMs: o.timeoutMs, attempts: 2 } : undefined,
+      )
     },
     // attempt 6: the connection is tried once (no back-off), so `version` answers at once
     serverVersion: () =>

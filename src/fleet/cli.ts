@@ -13,7 +13,7 @@ import {
 } from '../core/fleet-plan.js'
 import { releaseSettings } from '../core/release-flags.js'
 import { planSteps } from '../core/release-plan.js'
-import { ReleaseFailed, UsageError } from '../errors.js'
+import { EdgecanaryError, UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
 import { parseImageRef } from '../registry/reference.js'
 import { edgecanaryHome } from '../sandbox/paths.js'
@@ -211,7 +211,7 @@ export async function releaseFleet(
       },
     )
   } catch (err) {
-    const fleet = err instanceof ReleaseFailed ? (err.details?.fleet as FleetResult | undefined) : undefined
+    const fleet = err instanceof EdgecanaryError ? (err.details?.fleet as FleetResult | undefined) : undefined
     if (fleet) ui.info(fleetTable(fleet.clusters))
     throw err
   } finally {

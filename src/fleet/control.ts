@@ -5,7 +5,7 @@ import type { Cluster, Progress } from '../ports.js'
 import { requestControl } from '../release/control.js'
 import { FINAL_PHASES, readState } from '../release/state.js'
 import { releaseStatus } from '../release/status.js'
-import type { FleetTarget } from './preflight.js'
+import { type FleetTarget, PREFLIGHT_PING_MS } from './preflight.js'
 import {
   type ClusterRecord,
   readClusterRecord,
@@ -53,7 +53,7 @@ export async function fleetStatus(
     targets.map(async (t) => {
       try {
         const cluster = o.connect(t.context)
-        await cluster.ping()
+        await cluster.ping({ timeoutMs: PREFLIGHT_PING_MS })
         const [st, rec, stable] = await Promise.all([
           releaseStatus(cluster, t.namespace, o.app),
           readClusterRecord(cluster, t.namespace, o.app).catch(() => undefined),
@@ -140,7 +140,7 @@ export async function fleetAbort(
       let cluster: Cluster
       try {
         cluster = o.connect(t.context)
-        await cluster.ping()
+        await cluster.ping({ timeoutMs: PREFLIGHT_PING_MS })
       } catch (err) {
         if (err instanceof EdgecanaryError)
           return { cluster: t.context, action: 'unreachable', reason: err.message.split('\n')[0] }

@@ -1,8 +1,10 @@
+import { hostname } from 'node:os'
 import { EdgecanaryError, UnreachableError } from '../errors.js'
 import { discoverRegistry } from '../init/service.js'
 import type { Cluster } from '../ports.js'
 import { dockerConfigCredentials } from '../registry/auth.js'
 import { RegistryClient } from '../registry/client.js'
+import { holderGone, leaseName, pidAlive } from '../release/lock.js'
 import { FINAL_PHASES, type ReleaseState, readState } from '../release/state.js'
 import { type ClusterRecord, readClusterRecord } from './record.js'
 
@@ -29,10 +31,18 @@ export type Checked =
   | { kind: 'ready'; ready: ReadyCluster }
   | { kind: 'unreachable'; context: string; reason: string }
   | { kind: 'refused'; context: string; reason: string; hint?: string }
+  | { kind: 'locked'; context: string; holder: string }
 
 /**
- * The fleet preflight of one cluster, before anything changes anywhere: the API answers, the
- * app's stable Deployment is there, no release of another version is under way, a registry is
+ * How long the preflight waits for a cluster's API (each of two attempts): a cluster that is
+ * down is named at once instead of costing the adapter's retries (about 5 s).
+ */
+export const PREFLIGHT_PING_MS = 3000
+
+/**
+ * The fleet preflight of one cluster, before anything changes anywhere: the API answers
+ * (quickly: PREFLIGHT_PING_MS), the app's stable Deployment is there, no release of another
+ * version is under way, no live process holds the app's Lease (`locked`), a registry is
  * known (the fleet entry's, else the one the cluster advertises in
  * kube-public/local-registry-hosting, else edgecanary.yaml's) and answers.
  */
@@ -49,7 +59,7 @@ export async function checkCluster(
   const { context } = target
   try {
     const cluster = o.connect(context)
-    await cluster.ping()
+    await cluster.ping({ timeoutMs: PREFLIGHT_PING_MS })
     const stable = await cluster.getDeployment(target.namespace, o.app)
     if (!stable)
       return {
@@ -66,6 +76,10 @@ export async function checkCluster(
         reason: `a release of ${o.app} ${state.version} is in phase ${state.phase}`,
         hint: `finish it first: edgecanary abort --context ${context}`,
       }
+    // another release (a single-cluster one, another fleet) holds this cluster's Lease
+    const lease = await cluster.getLease(target.namespace, leaseName(o.app))
+    if (lease && !holderGone(lease.spec, Date.now(), hostname(), pidAlive))
+      return { kind: 'locked', context, holder: lease.spec.holderIdentity ?? 'another process' }
     const registry = target.registry ?? (await discoverRegistry(cluster)) ?? o.registry
     if (!registry)
       return {

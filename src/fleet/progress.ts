@@ -120,7 +120,9 @@ async function withListrLanes<T>(
         else if (how.ok) task.title = `${c}: ${how.summary}`
         else throw new Error(`${c}: ${how.summary}`)
       },
-      rendererOptions: { persistentOutput: true, outputBar: 4 },
+      // one output entry: it already holds the lane's last three lines and its current step
+      // (more entries repeat those lines, each update shifting them by one)
+      rendererOptions: { persistentOutput: true, outputBar: 1 },
     })),
     {
       concurrent: true,

@@ -12,11 +12,11 @@ import {
   planWaves,
   type WaveMark,
 } from '../core/fleet-plan.js'
-import { Interrupted, ReleaseFailed, UnreachableError, UsageError } from '../errors.js'
+import { Interrupted, LockHeld, ReleaseFailed, UnreachableError, UsageError } from '../errors.js'
 import type { Cluster } from '../ports.js'
 import { type ReleasePlanInput, type ReleaseResult, runRelease } from '../release/engine.js'
 import { preflight } from '../release/preflight.js'
-import { REQUEST_ANNOTATION } from '../release/state.js'
+import { REQUEST_ANNOTATION, readState } from '../release/state.js'
 import { checkCluster, type FleetTarget, type ReadyCluster } from './preflight.js'
 import type { FleetLanes } from './progress.js'
 import {
@@ -110,6 +110,7 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
     ),
   )
   const refused = checks.flatMap((c) => (c.kind === 'refused' ? [c] : []))
+  const locked = checks.flatMap((c) => (c.kind === 'locked' ? [c] : []))
   const unreachable = checks.flatMap((c) => (c.kind === 'unreachable' ? [c] : []))
   const ready = checks.flatMap((c) => (c.kind === 'ready' ? [c.ready] : []))
   if (refused.length > 0) {
@@ -117,6 +118,19 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
     throw new UsageError(
       `${refused.map((r) => `${r.context}: ${r.reason}`).join('; ')} (nothing was changed in any cluster)`,
       { hint: refused[0].hint, details: { refused } },
+    )
+  }
+  // another release holds a cluster's lock: as for one cluster, exit 3, and nothing changed
+  // anywhere (a fleet that started around it would hold back its wave, or finish out of order)
+  if (locked.length > 0) {
+    const named = locked.map((l) => `${l.context} (held by ${l.holder})`).join('; ')
+    pre.fail(`locked: ${locked.map((l) => l.context).join(', ')}`)
+    throw new LockHeld(
+      `another release holds the lock of ${o.app} in ${named}; nothing was changed in any cluster`,
+      {
+        hint: `wait for it (\`edgecanary status --context ${locked[0].context}\`) or stop it (\`edgecanary abort --context ${locked[0].context}\`), then run this command again`,
+        details: { locked, ...(unreachable.length ? { unreachable } : {}) },
+      },
     )
   }
   if (unreachable.length > 0 && !o.skipUnreachable) {
@@ -258,9 +272,11 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
   const results = new Map<string, ReleaseResult>()
   const reasons = new Map<string, string>()
   let interrupted: unknown
+  /** A cluster whose lock another release took after the preflight: the fleet stops there (exit 3). */
+  let lockedBy: { cluster: string; err: LockHeld } | undefined
   for (;;) {
     const next = nextFleetStep(waves, outcomes(record))
-    if (next.kind !== 'run' || interrupted) break
+    if (next.kind !== 'run' || interrupted || lockedBy) break
     lanes.fleet.note(`wave ${next.wave + 1} of ${waves.length}: ${next.clusters.join(', ')}`)
     await runWave(next.clusters)
   }
@@ -270,7 +286,7 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
       clusters,
       parallel: o.parallel,
       onFailure: o.onFailure,
-      stop: () => interrupted !== undefined,
+      stop: () => interrupted !== undefined || lockedBy !== undefined,
       run: async (c) => {
         const r = readyBy.get(c)
         if (!r) return 'ok'
@@ -282,9 +298,10 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
           await save([c])
           return 'failed'
         }
+        const before = record.clusters[c].outcome
         record.clusters[c].outcome = 'running'
         await save([c])
-        const outcome = await releaseOne(r)
+        const outcome = await releaseOne(r, before)
         return outcome === 'failed' || outcome === 'aborted' ? 'failed' : 'ok'
       },
       abort: async (other, failed) => {
@@ -299,7 +316,7 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
     })
   }
 
-  async function releaseOne(r: ReadyCluster): Promise<ClusterOutcome> {
+  async function releaseOne(r: ReadyCluster, before: ClusterOutcome): Promise<ClusterOutcome> {
     const c = r.target.context
     const lane = lanes.lane(c)
     const entry = record.clusters[c]
@@ -329,6 +346,18 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
         lanes.end(c, { ok: false, summary: 'interrupted' })
         return entry.outcome
       }
+      if (err instanceof LockHeld) {
+        // not this version's failure: another release holds the cluster. Its place in the fleet
+        // is what the cluster says (untouched when the lock was refused at once), and the fleet
+        // stays resumable: the same command continues once the lock is free
+        lockedBy ??= { cluster: c, err }
+        const there = await r.cluster.getDeployment(r.target.namespace, o.app).catch(() => undefined)
+        entry.outcome = there ? clusterOutcome(o.version, readState(there), before) : before
+        entry.reason = `locked: ${message}`
+        lanes.end(c, { ok: false, summary: entry.reason })
+        await save([c])
+        return entry.outcome
+      }
       const phase = err instanceof ReleaseFailed ? String(err.details?.phase ?? '') : ''
       entry.outcome = phase === 'Aborted' ? 'aborted' : 'failed'
       entry.reason = reasons.get(c) ?? message
@@ -338,7 +367,7 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
     return entry.outcome
   }
 
-  record.phase = interrupted ? 'Progressing' : fleetPhase(waves, outcomes(record))
+  record.phase = interrupted || lockedBy ? 'Progressing' : fleetPhase(waves, outcomes(record))
   await save(ready.map((r) => r.target.context))
   if (interrupted) throw interrupted
   const result: FleetResult = {
@@ -366,6 +395,14 @@ export async function runFleet(deps: FleetDeps, o: FleetInput): Promise<FleetRes
     ),
     durationMs: Date.now() - t0,
   }
+  if (lockedBy)
+    throw new LockHeld(
+      `fleet release ${o.app} ${o.version} stopped: ${lockedBy.cluster}: ${lockedBy.err.message.split('\n')[0]}; no further cluster was started`,
+      {
+        hint: `the same command resumes the fleet once the lock of ${lockedBy.cluster} is free (\`edgecanary status --contexts …\` shows each cluster)`,
+        details: { fleet: result },
+      },
+    )
   if (record.phase !== 'Succeeded') {
     const stop = nextFleetStep(waves, outcomes(record))
     const first = stop.kind === 'stopped' ? stop.failed[0] : undefined

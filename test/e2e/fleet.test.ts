@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { connectCluster } from '../../src/adapters/kube-cluster.js'
 import type { Cluster } from '../../src/ports.js'
+import { acquireLock } from '../../src/release/lock.js'
 import { readHistory, readState, versionOfImage } from '../../src/release/state.js'
 import { runCli } from '../helpers/cli.js'
 import { startFleet, type TestFleet } from '../helpers/fleet.js'
 import { waitFor } from '../helpers/ports.js'
+import { runInPty } from '../helpers/pty.js'
 import { cliEntry } from '../helpers/sandbox.js'
 
 interface FleetJson {
@@ -91,6 +94,8 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     ])
     expect(r.status, r.stderr).toBe(2)
     expect(r.stderr).toMatch(/Error: unreachable: fleet-gone/)
+    // named at once (a refused connection, tried twice), not after the adapter's ~5 s of retries
+    expect(r.stderr).toMatch(/^fleet +\| \[ *[0-4]\.\d+s\] ✖ preflight 4 clusters/m)
     expect(r.stderr).toContain('--skip-unreachable')
     // a bad flag: one line, exit 2, before any cluster is asked (the others: src/core/fleet-plan.test.ts)
     expect(bad.status, bad.stderr).toBe(2)
@@ -113,6 +118,34 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     for (const [i, a] of after.entries()) {
       expect(a.resourceVersion).toBe(before[i].resourceVersion)
       expect(a.version).toBe('1.0')
+      expect(await clusters[NAMES[i]].getConfigMap(ns, `edgecanary-${app}-fleet`)).toBeUndefined()
+    }
+  })
+
+  it('another release holds the lock of one cluster: preflight names it, exit 3 as for one cluster, nothing changed anywhere', async () => {
+    const before = await Promise.all(NAMES.map(look))
+    // a live holder on another machine: only its lease's expiry would free it
+    const held = await acquireLock(clusters['fleet-b'], ns, app, 60, { identity: 'edgecanary@elsewhere:42' })
+    try {
+      const [r, j] = await Promise.all([
+        ec(['release', '2.0', '--contexts', NAMES.join(','), ...fast]),
+        ec(['release', '2.0', '--contexts', NAMES.join(','), ...fast, '--json']),
+      ])
+      expect(r.status, r.stderr).toBe(3)
+      expect(r.stderr).toMatch(
+        /^Error: another release holds the lock of kubeapp in fleet-b \(held by edgecanary@elsewhere:42\); nothing was changed in any cluster$/m,
+      )
+      expect(r.stderr).toContain('edgecanary abort --context fleet-b')
+      expect(j.status, j.stderr).toBe(3)
+      expect(JSON.parse(j.stdout)).toMatchObject({
+        error: { code: 'LOCK_HELD', locked: [{ context: 'fleet-b', holder: 'edgecanary@elsewhere:42' }] },
+      })
+    } finally {
+      await held.release()
+    }
+    const after = await Promise.all(NAMES.map(look))
+    for (const [i, a] of after.entries()) {
+      expect(a.resourceVersion).toBe(before[i].resourceVersion)
       expect(await clusters[NAMES[i]].getConfigMap(ns, `edgecanary-${app}-fleet`)).toBeUndefined()
     }
   })
@@ -362,5 +395,131 @@ describe('edgecanary release --contexts (a fleet of sandboxes)', () => {
     }
     // the third cluster of the wave waited for a free slot, and never got one
     expect((await look('fleet-c')).state).toMatchObject({ version: '4.0', phase: 'Succeeded' })
+  }, 120_000)
+
+  it('--on-failure finish-wave: the healthy cluster of the failing wave is promoted, no further wave starts; each lane prefixed with its cluster', async () => {
+    // fleet-b still fails every request (FAIL_RATE=1 since the test above)
+    const r = await ec([
+      'release',
+      '7.0',
+      '--contexts',
+      NAMES.join(','),
+      '--waves',
+      '2,100%',
+      '--parallel',
+      '2',
+      '--on-failure',
+      'finish-wave',
+      '--steps',
+      '50',
+      '--interval',
+      '1s',
+      '--iterations',
+      '5',
+      '--load',
+      '20',
+    ])
+    expect(r.status, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/stopped in wave 1: fleet-b: .*; no further wave was started/)
+    // the per-cluster table
+    expect(r.stderr).toMatch(/^fleet-a\s+1\s+done\s*$/m)
+    expect(r.stderr).toMatch(/^fleet-b\s+1\s+rolled back\s+\S/m)
+    expect(r.stderr).toMatch(/^fleet-c\s+2\s+untouched\s*$/m)
+    // outside a terminal, each cluster's lines carry its name; fleet-c never ran
+    expect(r.stderr).toMatch(/^fleet-a +\| \[ *[\d.]+s\] ✔ /m)
+    expect(r.stderr).toMatch(/^fleet-b +\| \[ *[\d.]+s\] /m)
+    expect(r.stderr).not.toMatch(/^fleet-c +\| /m)
+    const [a, b, c] = await Promise.all(NAMES.map(look))
+    expect(a.version).toBe('7.0')
+    expect(a.state).toMatchObject({ version: '7.0', phase: 'Succeeded' })
+    expect(b.state).toMatchObject({ version: '7.0', phase: 'RolledBack' })
+    expect(b.version).not.toBe('7.0')
+    // fleet-a was still running when fleet-b rolled back, and was not aborted (abort-wave above was)
+    const bEnded = Date.parse(b.history.at(-1)?.updatedAt ?? '')
+    expect(b.history.at(-1)?.version).toBe('7.0')
+    expect(Date.parse(a.history.at(-1)?.updatedAt ?? '')).toBeGreaterThan(bEnded)
+    expect(c.state).toMatchObject({ version: '4.0', phase: 'Succeeded' })
+    expect(c.canaryReplicas).toBe(0)
+  }, 120_000)
+
+  it('in a terminal: one lane per cluster, with its name and how it ended', async () => {
+    // the user's terminal: a real pseudo-terminal, no CI
+    const run = runInPty(
+      [
+        process.execPath,
+        cliEntry,
+        'release',
+        '8.0',
+        '--contexts',
+        NAMES.join(','),
+        '--waves',
+        '100%',
+        '--on-failure',
+        'finish-wave',
+        ...fast,
+      ],
+      { env: { ...env, CI: undefined, GITHUB_ACTIONS: undefined }, cwd: work, timeoutMs: 120_000 },
+    )
+    const { status, output } = await run.exited
+    const shown = stripVTControlCharacters(output)
+    expect(status, shown).toBe(1)
+    // listr2's renderer redraws its lanes in place (erase a line, go one up), not appended plain lines
+    expect(output).toContain('\u001b[2K\u001b[1A')
+    expect(shown).not.toMatch(/^fleet-a +\| /m)
+    // the last frame, drawn after the last erase, before the per-cluster table: the fleet's lane
+    // and one lane per cluster, each ended with its state (a failed lane says why, under it)
+    const frame = stripVTControlCharacters(output.slice(output.lastIndexOf('\u001b[G'))).split('CLUSTER')[0]
+    const lines = frame.split(/\r?\n/)
+    const lanes = lines.filter((l) => /^[✔✖↓]/.test(l))
+    expect(lanes.slice(1), frame).toEqual([
+      expect.stringMatching(/^✔ fleet-a: promoted in [\d.]+s$/),
+      '✖ fleet-b',
+      expect.stringMatching(/^✔ fleet-c: promoted in [\d.]+s$/),
+    ])
+    expect(lanes[0]).toBe('✖ fleet release kubeapp 8.0')
+    expect(lines[lines.indexOf('✖ fleet-b') + 1]).toMatch(/^ +› fleet-b: release 8\.0 rolled back: /)
+    for (const c of ['fleet-a', 'fleet-c'])
+      expect((await look(c)).state).toMatchObject({ version: '8.0', phase: 'Succeeded' })
+    expect((await look('fleet-b')).state).toMatchObject({ version: '8.0', phase: 'RolledBack' })
+  }, 120_000)
+
+  it('a lock taken after the preflight stops the fleet before that cluster (exit 3, untouched); once free, the same command resumes', async () => {
+    // fleet-b still fails: a fleet of a (wave 1) and c (wave 2)
+    const args = ['release', '9.0', '--contexts', 'fleet-a,fleet-c', ...fast]
+    const run = ec(args)
+    let held: Awaited<ReturnType<typeof acquireLock>> | undefined
+    try {
+      await waitFor(
+        'the first wave under way',
+        async () => {
+          const s = readState(await clusters['fleet-a'].getDeployment(ns, app))
+          return s?.version === '9.0' && s.phase === 'Progressing' ? true : undefined
+        },
+        60_000,
+        100,
+      )
+      held = await acquireLock(clusters['fleet-c'], ns, app, 60, { identity: 'edgecanary@elsewhere:43' })
+      const r = await run
+      expect(r.status, r.stderr).toBe(3)
+      expect(r.stderr).toMatch(
+        /^Error: fleet release kubeapp 9\.0 stopped: fleet-c: another release of kubeapp holds the lock: edgecanary@elsewhere:43; no further cluster was started$/m,
+      )
+      expect(r.stderr).toMatch(/^fleet-a\s+1\s+done\s*$/m)
+      expect(r.stderr).toMatch(/^fleet-c\s+2\s+untouched\s+locked: another release/m)
+      const c = await look('fleet-c')
+      expect(c.state).toMatchObject({ version: '8.0', phase: 'Succeeded' })
+      expect(c.canaryReplicas).toBe(0)
+    } finally {
+      await held?.release()
+      await run
+    }
+    const again = await ec([...args, '--json'])
+    expect(again.status, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({ phase: 'Succeeded', resumed: true })
+    for (const c of ['fleet-a', 'fleet-c']) {
+      const x = await look(c)
+      expect(x.state).toMatchObject({ version: '9.0', phase: 'Succeeded' })
+      expect(x.history.filter((h) => h.version === '9.0').length).toBe(1)
+    }
   }, 120_000)
 })

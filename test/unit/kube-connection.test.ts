@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { connectCluster } from '../../src/adapters/kube-cluster.js'
+import { UnreachableError } from '../../src/errors.js'
 import { ensurePki } from '../../src/sandbox/apiserver/pki.js'
 
 // A real HTTPS server with the sandbox's own PKI: it counts TLS connections and checks that
@@ -70,5 +71,51 @@ describe('the Kubernetes adapter keeps its connection to the API server', () => 
     expect(connections).toBe(1)
     expect(authorizations).toHaveLength(6)
     expect(new Set(authorizations)).toEqual(new Set([`Bearer ${ensurePki(join(dir, 'pki')).token}`]))
+  })
+})
+
+// A fleet's preflight asks each cluster with a short bound: a server that takes the TCP
+// connection and never answers (a hung API server, a half-dead Pi) is tried twice, not seven
+// times at 15 s each.
+describe('the quick ping of a fleet preflight', () => {
+  it('a silent API server: two attempts, each cut at its timeout, then UnreachableError', async () => {
+    const sockets: Socket[] = []
+    const silent = createTcpServer((s) => {
+      sockets.push(s)
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const dir = mkdtempSync(join(tmpdir(), 'ec-kping-'))
+    try {
+      const kubeconfig = join(dir, 'config')
+      writeFileSync(
+        kubeconfig,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [
+            {
+              name: 'c',
+              cluster: {
+                server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+                'insecure-skip-tls-verify': false,
+              },
+            },
+          ],
+          users: [{ name: 'u', user: { token: 'x' } }],
+          contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+          'current-context': 'c',
+        }),
+        { mode: 0o600 },
+      )
+      const cluster = connectCluster({ kubeconfig })
+      const err = await cluster.ping({ timeoutMs: 300 }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UnreachableError)
+      expect((err as Error).message).toMatch(/is unreachable: timeout/)
+      expect(sockets).toHaveLength(2)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

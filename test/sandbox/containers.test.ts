@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPodnet } from '../../src/sandbox/kubelet/podnet-helper.js'
-import { pushBusybox } from '../helpers/images.js'
+import { pushBusybox } from '../helpers/busybox-image.js'
 import { podProcesses } from '../helpers/pod-processes.js'
 import { waitFor } from '../helpers/ports.js'
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js'
@@ -37,6 +37,7 @@ describe('sandbox pods are rootless containers', () => {
   // kept across the restart in the last test
   const home = mkdtempSync(join(tmpdir(), 'ec-containers-'))
   const ns = 'iso'
+  const sandboxOpts = { nodes: 3, backoffBaseMs: 500, home, args: ['--nodes-arch=pi-3=amd64'] }
   const kubectl = async (...args: string[]) =>
     (await run('kubectl', args, { env: sb.env, timeout: 60_000 })).stdout
   const apply = async (yaml: string) => {
@@ -69,8 +70,15 @@ ${spec}
 
   beforeAll(async () => {
     writeFileSync(join(victim, 'keep'), 'host file')
-    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500, home })
-    busybox = await pushBusybox(sb, '1.35', 'served from /www in the image\n')
+    sb = await startSandbox(sandboxOpts)
+    // pi-3 is amd64 and cordoned: only pods that name it run there
+    await kubectl('cordon', 'pi-3')
+    busybox = await pushBusybox(sb.registry, {
+      repository: 'busybox',
+      tag: '1.35',
+      files: { 'www/index.html': 'served from /www in the image\n' },
+      config: { Entrypoint: ['/bin/busybox'], WorkingDir: '/' },
+    })
     await apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`)
     // three replicas bind the same port, declared nowhere, and serve a directory by absolute path
     await apply(`apiVersion: apps/v1
@@ -122,6 +130,43 @@ spec:
     await stillServing()
     // the host's /www does not exist; the image's does
     expect(existsSync('/www/index.html')).toBe(false)
+  })
+
+  it('dynamically linked arm64 (qemu-user) and amd64 busybox find their loader and libraries in the image', async () => {
+    // Debian's busybox:ARCH with the loader, libc and libresolv of libc6:ARCH, nothing else
+    for (const [arch, node] of [
+      ['arm64', 'pi-1'],
+      ['amd64', 'pi-3'],
+    ]) {
+      const image = await pushBusybox(sb.registry, {
+        repository: 'busybox-dynamic',
+        tag: arch,
+        flavor: arch === 'arm64' ? 'dynamic-arm64' : 'dynamic-amd64',
+      })
+      // the shell prints which files its process mapped: the loader and libc of the image
+      await apply(
+        `${podYaml(
+          `dyn-${arch}`,
+          image,
+          `    command: [/bin/sh, -c, 'echo "dynamic $0"; while read a b c d e f; do case "$f" in *.so*) echo "map:$f";; esac; done < /proc/self/maps', ${arch}]`,
+        )}  restartPolicy: Never\n  nodeName: ${node}\n`,
+      )
+    }
+    for (const [arch, triplet, loader] of [
+      ['arm64', 'aarch64-linux-gnu', 'ld-linux-aarch64.so.1'],
+      ['amd64', 'x86_64-linux-gnu', 'ld-linux-x86-64.so.2'],
+    ]) {
+      const log = await waitFor(`dyn-${arch} logs`, async () => {
+        const x = await pod(`dyn-${arch}`)
+        const t = x.status.containerStatuses?.[0]?.state.terminated
+        return t ? { t, log: await kubectl('logs', `dyn-${arch}`, '-n', ns) } : undefined
+      })
+      expect(log.log).toContain(`dynamic ${arch}`)
+      expect(log.log).toContain(`map:/lib/${triplet}/libc.so.6`)
+      expect(log.log).toContain(`map:/lib/${triplet}/${loader}`)
+      expect(log.t.exitCode).toBe(0)
+      await kubectl('delete', 'pod', `dyn-${arch}`, '-n', ns, '--wait=false')
+    }
   })
 
   it('a container sees the image as /, its writes stay its own, emptyDir is shared, runAsUser holds', async () => {
@@ -397,7 +442,7 @@ spec:
     await stillServing()
     // the next `sandbox up` pulls it again, fails that pod again, and serves the rest
     await sb.stop()
-    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500, home })
+    sb = await startSandbox(sandboxOpts)
     await run('kubectl', ['rollout', 'status', 'deployment/www', '-n', ns, '--timeout=60s'], { env: sb.env })
     await waitFor('ErrImagePull after the restart', async () => {
       const x = await waiting('badlayer')
@@ -435,7 +480,12 @@ describe.runIf(process.getuid?.() === 0)(
     })
 
     it('runs replicas on one port in their own namespaces, as the plain user on the host', async () => {
-      const image = await pushBusybox(sb, 'plain', 'plain user\n')
+      const image = await pushBusybox(sb.registry, {
+        repository: 'busybox',
+        tag: 'plain',
+        files: { 'www/index.html': 'plain user\n' },
+        config: { Entrypoint: ['/bin/busybox'] },
+      })
       const f = join(sb.home, 'plain.yaml')
       writeFileSync(
         f,

@@ -300,6 +300,36 @@ spec:
     }
   })
 
+  it('the official Python client port-forwards over the plain portforward.k8s.io channels', async () => {
+    const [p] = (
+      JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app=www', '-o', 'json')) as {
+        items: PodJson[]
+      }
+    ).items
+    const r = await run(
+      '/usr/bin/python3',
+      [
+        join(import.meta.dirname, 'python', 'portforward.py'),
+        sb.kubeconfig,
+        ns,
+        p.metadata.name,
+        '8080',
+        '9',
+      ],
+      { env: sb.env, timeout: 60_000 },
+    )
+    const seen = JSON.parse(r.stdout) as {
+      response: string
+      error: string | null
+      closed_error: string | null
+    }
+    expect(seen.response).toMatch(/^HTTP\/1\.[01] 200/)
+    expect(seen.response).toContain('served from /www in the image')
+    expect(seen.error).toBeNull()
+    // a port nothing listens on: the error channel says so, and the client's socket closes
+    expect(seen.closed_error).toContain('error forwarding port 9')
+  })
+
   it('a host program listening on *:port does not capture the pod port: probes and the pod proxy reach the pod', async () => {
     // a host server on the wildcard address owns podIP:port for every 127.x.y.z
     const host = createServer((_req, res) => res.end('the host program\n'))

@@ -69,9 +69,28 @@ export function exitStatus(code: number): Record<string, unknown> {
 }
 
 /**
+ * The terminal size of a resize-channel message (`{"Width":80,"Height":24}`, as
+ * remotecommand's TerminalSize), or undefined when it is none.
+ *
+ *   terminalSize(Buffer.from('{"Width":120,"Height":40}')) → { width: 120, height: 40 }
+ *   terminalSize(Buffer.from('{"Width":-1}')) → undefined
+ */
+export function terminalSize(b: Buffer): { width: number; height: number } | undefined {
+  if (b.length > 256) return undefined
+  try {
+    const j = JSON.parse(b.toString()) as { Width?: unknown; Height?: unknown }
+    const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) < 65536
+    return ok(j.Width) && ok(j.Height) ? { width: j.Width, height: j.Height } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Serves `kubectl exec` over WebSocket (the `v5.channel.k8s.io` and `v4.channel.k8s.io`
  * subprotocols kube-apiserver speaks; kubectl ≥ 1.30 uses them first): each binary message
- * starts with its channel byte (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize, 255 close).
+ * starts with its channel byte (0 stdin, 1 stdout, 2 stderr, 3 error, 4 resize, 255 close);
+ * a resize message sets the window size of a TTY exec's pseudo-terminal.
  * `kubectl port-forward` is SPDY/3.1 tunnelled through a WebSocket (pod-portforward.ts);
  * other WebSocket clients get the plain channel protocol (`v4.channel.k8s.io`, data channel 2i
  * and error channel 2i+1 per port). Other upgrades (plain SPDY) are answered 400 so clients
@@ -232,11 +251,17 @@ export function serveExec(
       child.stdout?.on('data', (d: Buffer) => send(CHANNEL.stdout, d))
       child.stderr?.on('data', (d: Buffer) => send(CHANNEL.stderr, d))
       child.stdin?.on('error', () => undefined)
+      child.stdio[3]?.on('error', () => undefined)
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const b = isBinary ? data : Buffer.from(data)
         if (b.length === 0) return
         if (b[0] === CHANNEL.stdin) child.stdin?.write(b.subarray(1))
         else if (b[0] === CHANNEL.close && b[1] === CHANNEL.stdin) child.stdin?.end()
+        else if (b[0] === CHANNEL.resize && r.tty) {
+          const size = terminalSize(b.subarray(1))
+          const sizes = child.stdio[3]
+          if (size && sizes && 'write' in sizes) sizes.write(`${size.width} ${size.height}\n`)
+        }
       })
       ws.on('close', () => {
         if (child.exitCode === null) child.kill('SIGKILL')

@@ -9,6 +9,7 @@ import { buildPodnet } from '../../src/sandbox/kubelet/podnet-helper.js'
 import { pushBusybox } from '../helpers/busybox-image.js'
 import { podProcesses } from '../helpers/pod-processes.js'
 import { waitFor } from '../helpers/ports.js'
+import { runInPty } from '../helpers/pty.js'
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js'
 
 const run = promisify(execFile)
@@ -220,7 +221,7 @@ spec:
     await kubectl('delete', 'pod', 'shared', '-n', ns, '--wait=false')
   })
 
-  it('kubectl exec runs in the container with its exit code, stdin, and a terminal for -it', async () => {
+  it("kubectl exec runs in the container with its exit code, stdin, and a terminal of the client's size for -it", async () => {
     const [p] = (
       JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app=www', '-o', 'json')) as {
         items: PodJson[]
@@ -267,6 +268,15 @@ spec:
       { env: sb.env },
     )
     expect(tty.stdout).toContain('tty-yes')
+    // the terminal's size reaches the container's pty through the resize channel
+    const sized = await runInPty(['kubectl', 'exec', '-it', '-n', ns, name, '--', 'stty', 'size'], {
+      env: sb.env,
+      cols: 97,
+      rows: 31,
+      timeoutMs: 60_000,
+    }).exited
+    expect(sized.status).toBe(0)
+    expect(sized.output).toMatch(/^31 97\r?$/m)
   })
 
   it('kubectl port-forward reaches a port the app bound without declaring it', async () => {

@@ -127,3 +127,28 @@ if [ "$profile" = test ] && [ -d /proc/sys/fs ]; then
     fi
   done
 fi
+
+# Debian's dynamically linked busybox with the loader and libraries of libc6, for arm64 (run
+# through qemu-user) and amd64, unpacked into .tmp: the container tests build images of them
+# (test/helpers/busybox-image.ts, flavor dynamic-ARCH) to show a pod's binary finds its ELF
+# interpreter and libraries inside the image.
+if [ "$profile" = test ]; then
+  for a in arm64 amd64; do
+    case $a in arm64) t=aarch64-linux-gnu ;; amd64) t=x86_64-linux-gnu ;; esac
+    out=.tmp/busybox-dynamic-$a
+    [ -f "$out/lib/$t/libc.so.6" ] && [ -x "$out/bin/busybox" ] && continue
+    rm -rf "$out-download" && mkdir -p "$out-download"
+    dynget() { (cd "$out-download" && apt-get download "busybox:$a" "libc6:$a" >&2); }
+    if ! dynget && [ "$(id -u)" = 0 ]; then
+      [ "$a" = "$(dpkg --print-architecture)" ] || dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
+      apt-get update -qq >&2 && dynget || true
+    fi
+    for deb in "$out-download"/*.deb; do [ -f "$deb" ] && dpkg-deb -x "$deb" "$out"; done
+    rm -rf "$out-download"
+    if [ ! -f "$out/lib/$t/libc.so.6" ]; then
+      echo "error: could not get Debian's busybox:$a and libc6:$a into $out" >&2
+      echo "run (in $PWD, as root): dpkg --add-architecture $a && apt-get update && (cd .tmp && apt-get download busybox:$a libc6:$a) && for d in .tmp/*_$a.deb; do dpkg-deb -x \$d $out; done" >&2
+      exit 3
+    fi
+  done
+fi

@@ -222,3 +222,84 @@ export function portForwardSession(o: {
     },
   }
 }
+
+/**
+ * The ports of a plain WebSocket port-forward request: `ports` (what clients send the API
+ * server, PodPortForwardOptions) or `port` (what it sends the kubelet), repeated or
+ * comma-separated; an error when none is given or one is no port number.
+ *
+ *   forwardPorts(new URLSearchParams('ports=8080,9090')) → [8080, 9090]
+ *   forwardPorts(new URLSearchParams('ports=x')) → { error: 'invalid port "x"' }
+ */
+export function forwardPorts(q: URLSearchParams): number[] | { error: string } {
+  const raw = [...q.getAll('ports'), ...q.getAll('port')].flatMap((p) => p.split(',')).map((p) => p.trim())
+  if (raw.length === 0) return { error: 'query parameter "ports" is required' }
+  if (raw.length > 64) return { error: 'at most 64 ports per port-forward' }
+  const ports: number[] = []
+  for (const p of raw) {
+    const n = /^\d{1,5}$/.test(p) ? Number(p) : Number.NaN
+    if (!(n > 0 && n < 65536)) return { error: `invalid port "${p}"` }
+    ports.push(n)
+  }
+  return ports
+}
+
+/**
+ * The plain WebSocket port-forward protocol kube-apiserver serves to clients that do not
+ * tunnel SPDY (the official Python client's `portforward`; subprotocols `v4.channel.k8s.io`,
+ * `channel.k8s.io` or none, and their base64 forms): port i has a data channel 2i and an
+ * error channel 2i+1, and the first message on each carries the port, 2 bytes little-endian
+ * (k8s.io/kubelet cri/streaming/portforward/websocket.go). One connection to each port is
+ * dialled at once and copied both ways; when every one has ended the WebSocket closes.
+ *
+ *   channel frames for ports [8080]: server → [0, 0x90, 0x1f], [1, 0x90, 0x1f], then [0, ...data]
+ */
+export function channelPortForward(o: {
+  ports: number[]
+  /** Sends one channel message (channel byte, then payload). */
+  send: (channel: number, data: Buffer) => void
+  dial: (port: number) => { host: string; port: number } | undefined
+  close: () => void
+}): { receive: (channel: number, data: Buffer) => void; end: () => void } {
+  const sockets: (import('node:net').Socket | undefined)[] = []
+  let open = o.ports.length
+  const done = () => {
+    open--
+    if (open === 0) o.close()
+  }
+  o.ports.forEach((port, i) => {
+    const le = Buffer.alloc(2)
+    le.writeUInt16LE(port)
+    o.send(2 * i, le)
+    o.send(2 * i + 1, le)
+  })
+  o.ports.forEach((port, i) => {
+    const fail = (message: string) => o.send(2 * i + 1, Buffer.from(message))
+    const target = o.dial(port)
+    if (!target) {
+      fail(`error forwarding port ${port} to pod: the pod is not running or listens on no such port`)
+      done()
+      return
+    }
+    const sock = connect(target)
+    sockets[i] = sock
+    let ended = false
+    const finish = () => {
+      if (ended) return
+      ended = true
+      done()
+    }
+    sock.on('data', (d: Buffer) => o.send(2 * i, d))
+    sock.on('error', (e) => fail(`error forwarding port ${port} to pod: ${e.message}`))
+    sock.on('close', finish)
+  })
+  return {
+    receive(channel, data) {
+      if (channel % 2 !== 0 || data.length === 0) return
+      sockets[channel / 2]?.write(data)
+    },
+    end() {
+      for (const s of sockets) s?.destroy()
+    },
+  }
+}

@@ -6,9 +6,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildPodnet } from '../../src/sandbox/kubelet/podnet-helper.js'
-import { pushBusybox } from '../helpers/images.js'
+import { pushBusybox } from '../helpers/busybox-image.js'
 import { podProcesses } from '../helpers/pod-processes.js'
 import { waitFor } from '../helpers/ports.js'
+import { runInPty } from '../helpers/pty.js'
 import { startSandbox, type TestSandbox } from '../helpers/sandbox.js'
 
 const run = promisify(execFile)
@@ -37,6 +38,7 @@ describe('sandbox pods are rootless containers', () => {
   // kept across the restart in the last test
   const home = mkdtempSync(join(tmpdir(), 'ec-containers-'))
   const ns = 'iso'
+  const sandboxOpts = { nodes: 3, backoffBaseMs: 500, home, args: ['--nodes-arch=pi-3=amd64'] }
   const kubectl = async (...args: string[]) =>
     (await run('kubectl', args, { env: sb.env, timeout: 60_000 })).stdout
   const apply = async (yaml: string) => {
@@ -69,8 +71,15 @@ ${spec}
 
   beforeAll(async () => {
     writeFileSync(join(victim, 'keep'), 'host file')
-    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500, home })
-    busybox = await pushBusybox(sb, '1.35', 'served from /www in the image\n')
+    sb = await startSandbox(sandboxOpts)
+    // pi-3 is amd64 and cordoned: only pods that name it run there
+    await kubectl('cordon', 'pi-3')
+    busybox = await pushBusybox(sb.registry, {
+      repository: 'busybox',
+      tag: '1.35',
+      files: { 'www/index.html': 'served from /www in the image\n' },
+      config: { Entrypoint: ['/bin/busybox'], WorkingDir: '/' },
+    })
     await apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${ns}}\n`)
     // three replicas bind the same port, declared nowhere, and serve a directory by absolute path
     await apply(`apiVersion: apps/v1
@@ -124,6 +133,43 @@ spec:
     expect(existsSync('/www/index.html')).toBe(false)
   })
 
+  it('dynamically linked arm64 (qemu-user) and amd64 busybox find their loader and libraries in the image', async () => {
+    // Debian's busybox:ARCH with the loader, libc and libresolv of libc6:ARCH, nothing else
+    for (const [arch, node] of [
+      ['arm64', 'pi-1'],
+      ['amd64', 'pi-3'],
+    ]) {
+      const image = await pushBusybox(sb.registry, {
+        repository: 'busybox-dynamic',
+        tag: arch,
+        flavor: arch === 'arm64' ? 'dynamic-arm64' : 'dynamic-amd64',
+      })
+      // the shell prints which files its process mapped: the loader and libc of the image
+      await apply(
+        `${podYaml(
+          `dyn-${arch}`,
+          image,
+          `    command: [/bin/sh, -c, 'echo "dynamic $0"; while read a b c d e f; do case "$f" in *.so*) echo "map:$f";; esac; done < /proc/self/maps', ${arch}]`,
+        )}  restartPolicy: Never\n  nodeName: ${node}\n`,
+      )
+    }
+    for (const [arch, triplet, loader] of [
+      ['arm64', 'aarch64-linux-gnu', 'ld-linux-aarch64.so.1'],
+      ['amd64', 'x86_64-linux-gnu', 'ld-linux-x86-64.so.2'],
+    ]) {
+      const log = await waitFor(`dyn-${arch} logs`, async () => {
+        const x = await pod(`dyn-${arch}`)
+        const t = x.status.containerStatuses?.[0]?.state.terminated
+        return t ? { t, log: await kubectl('logs', `dyn-${arch}`, '-n', ns) } : undefined
+      })
+      expect(log.log).toContain(`dynamic ${arch}`)
+      expect(log.log).toContain(`map:/lib/${triplet}/libc.so.6`)
+      expect(log.log).toContain(`map:/lib/${triplet}/${loader}`)
+      expect(log.t.exitCode).toBe(0)
+      await kubectl('delete', 'pod', `dyn-${arch}`, '-n', ns, '--wait=false')
+    }
+  })
+
   it('a container sees the image as /, its writes stay its own, emptyDir is shared, runAsUser holds', async () => {
     // busybox under qemu-user cannot exec another arm64 program without binfmt_misc, so the
     // writer uses shell builtins only and the web container shows what it sees over HTTP
@@ -175,7 +221,7 @@ spec:
     await kubectl('delete', 'pod', 'shared', '-n', ns, '--wait=false')
   })
 
-  it('kubectl exec runs in the container with its exit code, stdin, and a terminal for -it', async () => {
+  it("kubectl exec runs in the container with its exit code, stdin, and a terminal of the client's size for -it", async () => {
     const [p] = (
       JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app=www', '-o', 'json')) as {
         items: PodJson[]
@@ -222,6 +268,15 @@ spec:
       { env: sb.env },
     )
     expect(tty.stdout).toContain('tty-yes')
+    // the terminal's size reaches the container's pty through the resize channel
+    const sized = await runInPty(['kubectl', 'exec', '-it', '-n', ns, name, '--', 'stty', 'size'], {
+      env: sb.env,
+      cols: 97,
+      rows: 31,
+      timeoutMs: 60_000,
+    }).exited
+    expect(sized.status).toBe(0)
+    expect(sized.output).toMatch(/^31 97\r?$/m)
   })
 
   it('kubectl port-forward reaches a port the app bound without declaring it', async () => {
@@ -253,6 +308,36 @@ spec:
     } finally {
       if (pf.exitCode === null) pf.kill('SIGTERM')
     }
+  })
+
+  it('the official Python client port-forwards over the plain portforward.k8s.io channels', async () => {
+    const [p] = (
+      JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', 'app=www', '-o', 'json')) as {
+        items: PodJson[]
+      }
+    ).items
+    const r = await run(
+      '/usr/bin/python3',
+      [
+        join(import.meta.dirname, 'python', 'portforward.py'),
+        sb.kubeconfig,
+        ns,
+        p.metadata.name,
+        '8080',
+        '9',
+      ],
+      { env: sb.env, timeout: 60_000 },
+    )
+    const seen = JSON.parse(r.stdout) as {
+      response: string
+      error: string | null
+      closed_error: string | null
+    }
+    expect(seen.response).toMatch(/^HTTP\/1\.[01] 200/)
+    expect(seen.response).toContain('served from /www in the image')
+    expect(seen.error).toBeNull()
+    // a port nothing listens on: the error channel says so, and the client's socket closes
+    expect(seen.closed_error).toContain('error forwarding port 9')
   })
 
   it('a host program listening on *:port does not capture the pod port: probes and the pod proxy reach the pod', async () => {
@@ -397,7 +482,7 @@ spec:
     await stillServing()
     // the next `sandbox up` pulls it again, fails that pod again, and serves the rest
     await sb.stop()
-    sb = await startSandbox({ nodes: 2, backoffBaseMs: 500, home })
+    sb = await startSandbox(sandboxOpts)
     await run('kubectl', ['rollout', 'status', 'deployment/www', '-n', ns, '--timeout=60s'], { env: sb.env })
     await waitFor('ErrImagePull after the restart', async () => {
       const x = await waiting('badlayer')
@@ -435,7 +520,12 @@ describe.runIf(process.getuid?.() === 0)(
     })
 
     it('runs replicas on one port in their own namespaces, as the plain user on the host', async () => {
-      const image = await pushBusybox(sb, 'plain', 'plain user\n')
+      const image = await pushBusybox(sb.registry, {
+        repository: 'busybox',
+        tag: 'plain',
+        files: { 'www/index.html': 'plain user\n' },
+        config: { Entrypoint: ['/bin/busybox'] },
+      })
       const f = join(sb.home, 'plain.yaml')
       writeFileSync(
         f,

@@ -44,6 +44,8 @@ function findTool(names: string[]): string {
 export class PodNetwork {
   pausePid?: number
   private pause?: ChildProcess
+  /** The podnet executable once started (it is also `kubectl exec -it`'s terminal). */
+  helperPath?: string
   private readonly listeners = new Map<number, { servers: Server[]; internalPort?: number }>()
   private timer?: NodeJS.Timeout
   private readonly missing = new Map<number, number>()
@@ -72,6 +74,7 @@ export class PodNetwork {
   /** Creates the namespace; rejects when user or network namespaces (or the helper) are unavailable. */
   async start(): Promise<void> {
     const helper = await this.o.helper()
+    this.helperPath = helper
     if (this.stopped) return
     mkdirSync(join(this.sock, '..'), { recursive: true, mode: 0o700 })
     rmSync(this.sock, { force: true })

@@ -242,7 +242,8 @@ export class PodWorker {
 
   /**
    * `kubectl exec`: the command in the container's user, mount, PID and network namespaces and
-   * root, as its user, through qemu-user when the node emulates (a TTY through `script`).
+   * root, as its user, through qemu-user when the node emulates; for a TTY in a pseudo-terminal
+   * (`podnet pty`) whose size the exec's resize channel sets through the child's fd 3.
    */
   exec(r: ExecRequest): ChildProcess | { error: string } {
     const c = r.container ? this.containers.find((x) => x.spec.name === r.container) : this.containers[0]
@@ -261,10 +262,11 @@ export class PodWorker {
       exe.path,
       ...r.command.slice(1),
     ]
-    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`
-    return r.tty
-      ? spawn(hostTool('script'), ['-qfec', argv.map(quote).join(' '), '/dev/null'], { env: c.env })
-      : spawn(argv[0], argv.slice(1), { env: c.env })
+    if (!r.tty) return spawn(argv[0], argv.slice(1), { env: c.env })
+    // a terminal: the podnet helper's pty, its window size fed on fd 3 (the resize channel)
+    const pty = this.net.helperPath
+    if (!pty) return { error: 'no terminal helper for this pod' }
+    return spawn(pty, ['pty', '--', ...argv], { env: c.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`; resolves when every process is gone. */

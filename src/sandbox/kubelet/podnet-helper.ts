@@ -6,13 +6,21 @@ import { promisify } from 'node:util'
 
 /**
  * The pod network helper, in Go: one small static process per pod holds the pod's network
- * namespace and forwards connections from a UNIX socket to the port each one names. Built
+ * namespace and forwards connections from a UNIX socket to the port each one names; the same
+ * binary is the pseudo-terminal of `kubectl exec -it` (`podnet pty -- CMD…`), whose window
+ * size follows the exec resize channel. Built
  * once with the Go toolchain `build` uses (about 1.6 MB, a few MiB resident), because a
  * Node process per pod would cost ~40 MiB and a socat per port forks per connection.
  */
 export const PODNET_SOURCE = `// podnet holds a pod's network namespace and forwards into it: each connection to the UNIX
 // socket named by its argument starts with a line "PORT\\n"; podnet dials that port on the
 // namespace's loopback (IPv4, then IPv6) and copies bytes both ways, half-closes included.
+//
+// "podnet pty -- CMD ARGS..." is the terminal of "kubectl exec -it": CMD runs in a new session
+// with a pseudo-terminal as its controlling terminal and stdio; the pty's bytes are copied to
+// and from podnet's stdin and stdout; each line "COLS ROWS" read from fd 3 sets the window
+// size (the exec resize channel). CMD starts once the first size arrived (at most 1 s), so it
+// sees the client's size from the start. Exits with CMD's code (128+signal when killed).
 package main
 
 import (
@@ -20,11 +28,20 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "pty" {
+		ptyMain(os.Args[2:])
+		return
+	}
 	sock := os.Args[1]
 	os.Remove(sock)
 	l, err := net.Listen("unix", sock)
@@ -70,6 +87,87 @@ func handle(c *net.UnixConn) {
 	<-done
 	c.Close()
 	t.Close()
+}
+
+func ioctl(fd, req, arg uintptr) syscall.Errno {
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, req, arg)
+	return e
+}
+
+func ptyMain(args []string) {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		os.Stderr.WriteString("pty: " + err.Error() + "\\n")
+		os.Exit(126)
+	}
+	mfd := m.Fd()
+	var unlock int32
+	var n uint32
+	if e := ioctl(mfd, syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
+		os.Stderr.WriteString("pty: unlockpt: " + e.Error() + "\\n")
+		os.Exit(126)
+	}
+	if e := ioctl(mfd, syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
+		os.Stderr.WriteString("pty: ptsname: " + e.Error() + "\\n")
+		os.Exit(126)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		os.Stderr.WriteString("pty: " + err.Error() + "\\n")
+		os.Exit(126)
+	}
+	first := make(chan struct{})
+	var once sync.Once
+	go func() {
+		r := bufio.NewScanner(os.NewFile(3, "resize"))
+		for r.Scan() {
+			f := strings.Fields(r.Text())
+			if len(f) == 2 {
+				w, _ := strconv.Atoi(f[0])
+				h, _ := strconv.Atoi(f[1])
+				if w > 0 && h > 0 && w < 65536 && h < 65536 {
+					ws := [4]uint16{uint16(h), uint16(w), 0, 0}
+					ioctl(mfd, syscall.TIOCSWINSZ, uintptr(unsafe.Pointer(&ws)))
+				}
+			}
+			once.Do(func() { close(first) })
+		}
+		once.Do(func() { close(first) })
+	}()
+	select {
+	case <-first:
+	case <-time.After(time.Second):
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		os.Stderr.WriteString("pty: " + err.Error() + "\\n")
+		os.Exit(127)
+	}
+	s.Close()
+	go func() {
+		io.Copy(m, os.Stdin)
+		m.Write([]byte{4})
+	}()
+	out := make(chan struct{})
+	go func() {
+		io.Copy(os.Stdout, m)
+		close(out)
+	}()
+	cmd.Wait()
+	select {
+	case <-out:
+	case <-time.After(time.Second):
+	}
+	st := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if st.Signaled() {
+		os.Exit(128 + int(st.Signal()))
+	}
+	os.Exit(st.ExitStatus())
 }
 `
 

@@ -2,6 +2,7 @@ import type { PodCheck, RequestSample } from '../core/analysis.js'
 import { type AnalysisConfig, parseDuration } from '../core/config.js'
 import { formatEpoch } from '../core/epoch.js'
 import { fastFailReason } from '../core/fast-fail.js'
+import { podViewOf } from '../core/pod-view.js'
 import { type MetricResult, promDuration } from '../core/prometheus.js'
 import { warmupAllowanceMs } from '../core/readiness-evidence.js'
 import { driftOf, startDecision } from '../core/release-decisions.js'
@@ -22,7 +23,7 @@ import { runAnalysis } from './analysis-loop.js'
 import { openGates, podAsker, probePod } from './gates.js'
 import { acquireLock, EPOCH_ANNOTATION, epochOn, type HeldLock, leaseName } from './lock.js'
 import { notify, type ReleaseEvent } from './notify.js'
-import { canaryDeployment, canaryName, cond, GATE, podView, versionOf } from './objects.js'
+import { canaryDeployment, canaryName, cond, GATE, versionOf } from './objects.js'
 import { queryMetrics } from './prometheus.js'
 import { externalUrl } from './service-url.js'
 import { StartingPods } from './starting-pods.js'
@@ -434,7 +435,7 @@ class ReleaseRun {
   }
 
   private async fastFail(pods: Pod[]): Promise<void> {
-    const reason = fastFailReason(pods.map(podView))
+    const reason = fastFailReason(pods.map(podViewOf))
     if (reason) {
       // the failure began when the first canary container ended, not when the pattern was clear
       const ended = pods

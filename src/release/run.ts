@@ -208,7 +208,7 @@ export class ReleaseRun {
   private load?: { stop(): Promise<void> }
   /** Time spent waiting for new pods to be started and Ready (canary steps, promotion rollout). */
   podStartMs = 0
-  /** The canary replicas asked for ahead of the next step by this process (see steps.ts analyse). */
+  /** The canary replicas this process last asked for ahead of a step (ensureCanary, the warming in steps.ts analyse). */
   warmedTo?: number
   /** The stable Deployment's generation after this process's last change of its spec. */
   private stableGeneration = 0

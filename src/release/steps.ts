@@ -39,7 +39,9 @@ export async function ensureCanary(
     want.metadata.annotations = { [EPOCH_ANNOTATION]: formatEpoch(r.lock.epoch) }
     await r.cluster.applyDeployment(r.ns, want)
   }
-  if (first !== undefined) r.warmedTo = first
+  // the canary now has exactly these replicas: a step that asks for as many writes nothing (a
+  // resumed release's current step)
+  r.warmedTo = want.spec.replicas
 }
 
 /** Step `i`: canary pods first (gated into the Service), then the stable scaled down, then the analysis. */

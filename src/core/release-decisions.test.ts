@@ -6,6 +6,7 @@ import {
   firstCanary5xx,
   gateDecision,
   progressDeadlineReason,
+  progressWriteDue,
   promotionMismatch,
   readinessDeadlineReason,
   requestAction,
@@ -232,5 +233,20 @@ describe('promotionMismatch', () => {
     [[{ pod: 'a', version: '1.0' }], 'after promotion a answers /version "1.0"'],
   ])('%j → %s', (answers, out) => {
     expect(promotionMismatch(answers, '2.0')).toBe(out)
+  })
+})
+
+describe('progressWriteDue', () => {
+  it.each([
+    // failed, ms since the last state write, write now
+    [true, 0, true],
+    [true, 500, true],
+    [false, 0, false],
+    [false, 2_000, false],
+    [false, 9_999, false],
+    [false, 10_000, true],
+    [false, 30_000, true],
+  ] as const)('failed %s, %i ms since → %s', (failed, since, out) => {
+    expect(progressWriteDue(failed, since)).toBe(out)
   })
 })

@@ -119,6 +119,28 @@ export function firstCanary5xx(
   return bad.length > 0 ? Math.min(...bad.map((s) => s.at ?? 0)) : undefined
 }
 
+/** A passing analysis interval is stored at most this often (status shows it); a failure at once. */
+export const PROGRESS_WRITE_MS = 10_000
+
+/**
+ * Whether an analysis interval's result is written to the cluster now: a failed check at once
+ * (it counts toward the threshold, also after a resume); a passing one only when the state was
+ * last written `minMs` or more ago, else it goes out with the next write (the next interval's,
+ * the next step's or the promotion's). At the default 10 s intervals each one is written; at
+ * 2 s intervals one in five, which keeps a short release's API requests down.
+ *
+ *   progressWriteDue(true, 500) → true
+ *   progressWriteDue(false, 2_000) → false
+ *   progressWriteDue(false, 10_000) → true
+ */
+export function progressWriteDue(
+  failed: boolean,
+  sinceLastWriteMs: number,
+  minMs = PROGRESS_WRITE_MS,
+): boolean {
+  return failed || sinceLastWriteMs >= minMs
+}
+
 /**
  * Whether a resumed release goes straight on promoting: one stopped while Promoting or
  * Finalising (going back to its last step would scale the already-updated stable down again).

@@ -37,8 +37,11 @@ export interface AnalysisHost {
   sawFailure(at: number): void
   /** Scales the canary to the next step's count ahead of it. */
   warm(replicas: number): Promise<void>
-  /** Writes the state (a failed check must outlive this process). */
-  writeState(): Promise<void>
+  /**
+   * Writes the state: a failed check (`failed`) must outlive this process and goes at once; a
+   * passing interval's progress may be held for the next write (progressWriteDue).
+   */
+  writeState(failed: boolean): Promise<void>
   /** Ends the release with a rollback (throws). */
   rollback(reason: string): never
   /** Asks Prometheus the `analysis.metrics` queries (none configured: an empty list). */
@@ -147,7 +150,7 @@ export async function runAnalysis(
     // a passing last interval goes out with the transition that follows it (next step,
     // promotion or pause all write the state); a failed check is written at once, so a
     // resumed release still counts it
-    if (it < analysis.iterations - 1 || !v.ok) await host.writeState()
+    if (it < analysis.iterations - 1 || !v.ok) await host.writeState(!v.ok)
     h.update(
       `interval ${it + 1}/${analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
     )

@@ -4,13 +4,13 @@ import { promotionMismatch } from '../core/release-decisions.js'
 import type { Pod } from '../ports.js'
 import { canaryName } from './objects.js'
 import { keepLockHeld, type ReleaseRun, Rollback } from './run.js'
-import { appendHistory, historyName } from './state.js'
+import { appendHistory, historyName, REQUEST_ANNOTATION } from './state.js'
 import { waitStable } from './waits.js'
 
 export async function promote(r: ReleaseRun): Promise<void> {
   const h = r.deps.progress.step(`promote ${r.plan.version} to all ${r.state.replicas} stable pods`)
-  await r.clearRequest()
-  await r.transition('Promoting', `promoting ${r.plan.version}`)
+  // a `promote` request that ended the steps is cleared in the same write as the phase
+  await r.transition('Promoting', `promoting ${r.plan.version}`, 'Normal', { [REQUEST_ANNOTATION]: null })
   const stable = await r.mustStable()
   const containers = stable.spec.template.spec.containers.map((c, i) =>
     i === 0 ? { ...c, image: r.state.image } : c,

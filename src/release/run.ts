@@ -264,12 +264,33 @@ export class ReleaseRun {
     return this.clock.now() - Date.parse(this.state.startedAt)
   }
 
-  /** The fenced write of the state on the stable Deployment. */
-  writeState(): Promise<Deployment> {
-    return this.lock.patch(this.plan.app, statePatch(this.state, this.clock.now()))
+  /** When the state was last written (ms since the epoch). */
+  lastWriteAt = 0
+
+  /**
+   * The fenced write of the state on the stable Deployment; `annotations` go in the same write
+   * (null removes one).
+   */
+  async writeState(annotations: Record<string, string | null> = {}): Promise<Deployment> {
+    const patch = statePatch(this.state, this.clock.now()) as {
+      metadata: { annotations: Record<string, string | null> }
+    }
+    Object.assign(patch.metadata.annotations, annotations)
+    const d = await this.lock.patch(this.plan.app, patch)
+    this.lastWriteAt = this.clock.now()
+    return d
   }
 
-  async transition(phase: Phase, message: string, type: 'Normal' | 'Warning' = 'Normal'): Promise<void> {
+  /**
+   * A phase change: stored on the stable Deployment (with `annotations`, in the same write),
+   * then its Event (beside the release) and its notification.
+   */
+  async transition(
+    phase: Phase,
+    message: string,
+    type: 'Normal' | 'Warning' = 'Normal',
+    annotations: Record<string, string | null> = {},
+  ): Promise<void> {
     this.state.phase = phase
     if (phase === 'Promoting' || FINAL_PHASES.includes(phase))
       this.state.timeline = endSteps(this.state.timeline, this.elapsedMs())
@@ -277,7 +298,7 @@ export class ReleaseRun {
     if (phase === 'RolledBack' || phase === 'Aborted' || phase === 'RollingBack')
       this.state.reason = this.state.reason ?? message
     // the event and the notification follow a state write the fence let through
-    const d = await this.writeState()
+    const d = await this.writeState(annotations)
     // the Event is not on the release's path: written beside it, awaited before the command ends
     this.track(() =>
       this.cluster.recordEvent(this.ns, d, `Canary${phase}`, `${this.plan.version}: ${message}`, type),

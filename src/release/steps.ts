@@ -1,7 +1,7 @@
 // The canary Deployment and the steps of a release: scale the canary up, gate its pods into
 // the Service, scale the stable down, analyse (analysis-loop.ts).
 import { formatEpoch } from '../core/epoch.js'
-import { stepSummary, warmAhead } from '../core/release-decisions.js'
+import { progressWriteDue, stepSummary, warmAhead } from '../core/release-decisions.js'
 import { startStep } from '../core/timeline.js'
 import type { Deployment } from '../ports.js'
 import { runAnalysis } from './analysis-loop.js'
@@ -120,8 +120,8 @@ async function analyse(
         await r.lock.patch(canaryName(r.plan.app), { spec: { replicas } })
         r.warmedTo = replicas
       },
-      writeState: async () => {
-        await r.writeState()
+      writeState: async (failed) => {
+        if (progressWriteDue(failed, r.clock.now() - r.lastWriteAt)) await r.writeState()
       },
       rollback: (reason) => {
         throw new Rollback(reason)

@@ -62,17 +62,21 @@ function world(script: ClusterScript = {}) {
   }
   const notifier = new RecordingNotifier()
   const load = new ScriptedLoad(cluster, clock)
-  const release = (version: string, o: { signal?: AbortSignal; pause?: boolean } = {}) =>
+  const release = (version: string, o: { signal?: AbortSignal; pause?: boolean; analysis?: object } = {}) =>
     clock.run(
       runRelease(
         { cluster, progress, clock, load, notifier, signal: o.signal },
-        plan(version, o.pause ?? false),
+        plan(version, o.pause ?? false, o.analysis),
       ),
     )
   return { clock, cluster, notes, notifier, load, release }
 }
 
-function plan(version: string, pause: boolean): ReleasePlanInput {
+function plan(
+  version: string,
+  pause: boolean,
+  analysis: object = { interval: '2s', iterations: 2 },
+): ReleasePlanInput {
   return {
     app,
     namespace: ns,
@@ -81,7 +85,7 @@ function plan(version: string, pause: boolean): ReleasePlanInput {
     steps: planSteps(4, [25, 50, 75]),
     replicas: 4,
     env: {},
-    analysis: analysisSchema.parse({ interval: '2s', iterations: 2, load: 10, minSamples: 1 }),
+    analysis: analysisSchema.parse({ load: 10, minSamples: 1, ...analysis }),
     readinessDeadlineMs: 30_000,
     progressDeadlineMs: 60_000,
     leaseSeconds: 15,
@@ -264,5 +268,24 @@ describe('release engine in process (scripted cluster, virtual clock)', () => {
       'kubeapp-canary=0',
     ])
     expect(historyOf(cluster).map((h) => `${h.version} ${h.phase}`)).toEqual(['2.0 Succeeded'])
+  })
+
+  it('a healthy release at the default analysis (10 s × 3 per step) makes at most 1 API request a second outside the pod proxy', async () => {
+    const { cluster, clock, release } = world()
+    const t0 = clock.now()
+    await release('2.0', { analysis: {} })
+    const seconds = (clock.now() - t0) / 1000
+    const counted = cluster.calls.filter((c) => !c.endsWith('pods/proxy'))
+    const byKind = new Map<string, number>()
+    for (const c of counted) byKind.set(c, (byKind.get(c) ?? 0) + 1)
+    // three steps of 30 s of analysis each: the writes of the steps and phases, a list and a
+    // watch per kind, Lease renewals every 5 s; no polls
+    expect(seconds).toBeGreaterThan(90)
+    expect(counted.length / seconds, JSON.stringify([...byKind])).toBeLessThanOrEqual(1)
+    expect(byKind.get('LIST pods')).toBe(1)
+    expect(byKind.get('GET deployments') ?? 0).toBeLessThanOrEqual(4)
+    // each passing interval but a step's last is stored (10 s apart), with the 7 phase changes,
+    // the scale writes and the claim: nothing more
+    expect(byKind.get('PATCH deployments')).toBeLessThanOrEqual(23)
   })
 })

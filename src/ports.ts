@@ -277,6 +277,62 @@ export interface Cluster {
   autoscaledDeployments(ns: string): Promise<{ hpa: string; deployment: string }[]>
 }
 
+// ── release I/O besides the cluster (src/release; adapters: src/adapters/system-clock.ts,
+// src/verify/traffic.ts httpLoad, src/release/notify.ts webhookNotifier) ─────────────────
+
+/**
+ * Time as the release engine reads it: the system clock in production, a scripted one in the
+ * engine's in-process tests (test/unit/release-engine.test.ts), so waits, deadlines and
+ * renewals run in virtual time there.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch, as Date.now(). */
+  now(): number
+  /** Resolves after `ms`, or at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+  /** Calls `fn` once after `ms` (it does not keep the process alive); returns the cancel function. */
+  setTimeout(fn: () => void, ms: number): () => void
+  /** Calls `fn` every `ms` (it does not keep the process alive); returns the cancel function. */
+  setInterval(fn: () => void, ms: number): () => void
+}
+
+/** One request of the built-in load through the app's Service: which version answered, how. */
+export interface LoadSample {
+  version?: string
+  status?: number
+  error?: string
+  latencyMs: number
+  /** When it was sent (ms since the epoch). */
+  at: number
+}
+
+/** The analysis's built-in load: `rate` requests a second to `url` until stop(). */
+export interface LoadGenerator {
+  start(o: { url: string; rate: number; timeoutMs: number; onResult(r: LoadSample): void }): {
+    stop(): Promise<void>
+  }
+}
+
+/** A phase change of a release, as webhooks receive it. */
+export interface ReleaseEvent {
+  app: string
+  namespace: string
+  version: string
+  previousVersion?: string
+  phase: string
+  step?: number
+  weight?: number
+  stable?: number
+  canary?: number
+  reason?: string
+  at: string
+}
+
+/** Sends a release's phase changes to its webhooks; a failing webhook never fails the release. */
+export interface Notifier {
+  notify(urls: string[], e: ReleaseEvent): Promise<void>
+}
+
 // ── remote shell (src/bootstrap, src/adapters/ssh-*.ts) ──────────────────────────────────
 
 export interface RunResult {

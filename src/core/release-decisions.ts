@@ -118,3 +118,159 @@ export function firstCanary5xx(
   const bad = samples.filter((s) => s.version === target && (s.status ?? 0) >= 500 && s.at !== undefined)
   return bad.length > 0 ? Math.min(...bad.map((s) => s.at ?? 0)) : undefined
 }
+
+/** A passing analysis interval is stored at most this often (status shows it); a failure at once. */
+export const PROGRESS_WRITE_MS = 10_000
+
+/**
+ * Whether an analysis interval's result is written to the cluster now: a failed check at once
+ * (it counts toward the threshold, also after a resume); a passing one only when the state was
+ * last written `minMs` or more ago, else it goes out with the next write (the next interval's,
+ * the next step's or the promotion's). At the default 10 s intervals each one is written; at
+ * 2 s intervals one in five, which keeps a short release's API requests down.
+ *
+ *   progressWriteDue(true, 500) → true
+ *   progressWriteDue(false, 2_000) → false
+ *   progressWriteDue(false, 10_000) → true
+ */
+export function progressWriteDue(
+  failed: boolean,
+  sinceLastWriteMs: number,
+  minMs = PROGRESS_WRITE_MS,
+): boolean {
+  return failed || sinceLastWriteMs >= minMs
+}
+
+/**
+ * Whether a resumed release goes straight on promoting: one stopped while Promoting or
+ * Finalising (going back to its last step would scale the already-updated stable down again).
+ *
+ *   resumesInPromotion(true, 'Finalising') → true
+ *   resumesInPromotion(true, 'Paused') → false
+ *   resumesInPromotion(false, 'Promoting') → false
+ */
+export function resumesInPromotion(resumed: boolean, phase: string): boolean {
+  return resumed && (phase === 'Promoting' || phase === 'Finalising')
+}
+
+/** What another terminal asked of a running release (`edgecanary promote [--step]`, `abort`). */
+export type RequestAction = 'abort' | 'promote' | 'promote-step'
+
+/**
+ * The request annotation on the stable Deployment as an action; an absent or unknown value asks
+ * nothing.
+ *
+ *   requestAction('abort') → 'abort'
+ *   requestAction('promote-step') → 'promote-step'
+ *   requestAction(undefined) → undefined
+ */
+export function requestAction(annotation: string | undefined): RequestAction | undefined {
+  return annotation === 'abort' || annotation === 'promote' || annotation === 'promote-step'
+    ? annotation
+    : undefined
+}
+
+/**
+ * Whether the next step's canary pods start near the end of this step's analysis (held out of
+ * the Service by the readiness gate until that step's gate): only when the next step has more
+ * canary pods, and not when pausing (the next step waits for a person and may never come).
+ * `i` is this step's index; the step named is 1-based.
+ *
+ *   warmAhead(false, 0, { canary: 1 }, { canary: 2 }) → { replicas: 2, step: 2 }
+ *   warmAhead(true, 0, { canary: 1 }, { canary: 2 }) → undefined
+ *   warmAhead(false, 2, { canary: 4 }, undefined) → undefined
+ */
+export function warmAhead(
+  pause: boolean,
+  i: number,
+  current: { canary: number },
+  next: { canary: number } | undefined,
+): { replicas: number; step: number } | undefined {
+  if (pause || !next || next.canary <= current.canary) return undefined
+  return { replicas: next.canary, step: i + 2 }
+}
+
+/**
+ * A step's line once its analysis is over.
+ *
+ *   stepSummary({ stable: 3, canary: 1 }, 0, 0, 2) → '3:1 healthy'
+ *   stepSummary({ stable: 3, canary: 1 }, 1, 2, 5) → '3:1 — 1 failed check(s), 2 of threshold 5 so far'
+ */
+export function stepSummary(
+  s: { stable: number; canary: number },
+  failedHere: number,
+  failedTotal: number,
+  threshold: number,
+): string {
+  return failedHere === 0
+    ? `${s.stable}:${s.canary} healthy`
+    : `${s.stable}:${s.canary} — ${failedHere} failed check(s), ${failedTotal} of threshold ${threshold} so far`
+}
+
+/**
+ * When a crashed canary's failure began: the earliest end of one of its containers (this or
+ * the last run), else `now`.
+ *
+ *   failureStart([{ lastState: { terminated: { finishedAt: '2026-01-01T00:00:01Z' } } }], 9) → 1767225601000
+ *   failureStart([{}], 9) → 9
+ */
+export function failureStart(
+  statuses: {
+    state?: { terminated?: { finishedAt?: string } }
+    lastState?: { terminated?: { finishedAt?: string } }
+  }[],
+  now: number,
+): number {
+  const ended = statuses
+    .map((c) => Date.parse(c.lastState?.terminated?.finishedAt ?? c.state?.terminated?.finishedAt ?? ''))
+    .filter(Number.isFinite)
+  return ended.length > 0 ? Math.min(...ended) : now
+}
+
+/**
+ * The rollback reason when canary pods never passed their readiness probe by the deadline:
+ * how many were Ready, and what each one waits on.
+ *
+ *   readinessDeadlineReason([{ name: 'c-1', waiting: 'CrashLoopBackOff' }], 0, 1, 30_000)
+ *   → 'readiness deadline: 0/1 canary pod(s) Ready after 30s (c-1: CrashLoopBackOff); /health never answered 200'
+ */
+export function readinessDeadlineReason(
+  pods: { name: string; waiting?: string; phase?: string }[],
+  ready: number,
+  n: number,
+  deadlineMs: number,
+): string {
+  const why = pods.map((p) => `${p.name}: ${p.waiting ?? p.phase ?? 'Pending'}`).join(', ')
+  return `readiness deadline: ${ready}/${n} canary pod(s) Ready after ${deadlineMs / 1000}s (${why}); /health never answered 200`
+}
+
+/**
+ * The rollback reason when the canary Deployment's Progressing condition says
+ * ProgressDeadlineExceeded; undefined otherwise.
+ *
+ *   progressDeadlineReason('kubeapp-canary', 60, [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'm' }])
+ *   → 'progress deadline: kubeapp-canary made no progress in 60s (m)'
+ */
+export function progressDeadlineReason(
+  name: string,
+  deadlineSeconds: number | undefined,
+  conditions: { type: string; status: string; reason?: string; message?: string }[] | undefined,
+): string | undefined {
+  const p = conditions?.find((x) => x.type === 'Progressing')
+  if (p?.status !== 'False' || p.reason !== 'ProgressDeadlineExceeded') return undefined
+  return `progress deadline: ${name} made no progress in ${deadlineSeconds ?? 60}s (${p.message ?? 'ProgressDeadlineExceeded'})`
+}
+
+/**
+ * After a promotion, the first new stable pod that does not answer the released version.
+ *
+ *   promotionMismatch([{ pod: 'a', version: '2.0' }, { pod: 'b', version: 'HTTP 500' }], '2.0')
+ *   → 'after promotion b answers /version "HTTP 500"'
+ */
+export function promotionMismatch(
+  answers: { pod: string; version: string }[],
+  target: string,
+): string | undefined {
+  const bad = answers.find((c) => c.version !== target)
+  return bad ? `after promotion ${bad.pod} answers /version "${bad.version}"` : undefined
+}

@@ -17,7 +17,7 @@ function scripted(o: {
   samplesOf(i: number): RequestSample[]
   pods?: PodCheck[]
 }) {
-  const writes: { failedChecks?: number; ok?: boolean }[] = []
+  const writes: { failedChecks?: number; ok?: boolean; failed?: boolean }[] = []
   const verdicts: boolean[] = []
   let interval = 0
   let current: RequestSample[] = []
@@ -39,8 +39,8 @@ function scripted(o: {
     checkServingPods: async () => o.pods ?? [{ pod: 'c', health: 200, version: '2.0' }],
     sawFailure: () => {},
     warm: async () => {},
-    writeState: async () => {
-      writes.push({ failedChecks: state.failedChecks, ok: state.lastAnalysis?.ok })
+    writeState: async (failed) => {
+      writes.push({ failedChecks: state.failedChecks, ok: state.lastAnalysis?.ok, failed })
     },
     rollback: (reason) => {
       throw new Rolled(reason)
@@ -55,13 +55,13 @@ const ok = (n: number, version = '2.0'): RequestSample[] =>
 const progress = { update() {} }
 
 describe('runAnalysis (in process, scripted host)', () => {
-  it('healthy intervals pass; the state is written after each but the last', async () => {
+  it('healthy intervals pass; the state is offered for writing after each but the last, as passing progress', async () => {
     const s = scripted({ iterations: 3, threshold: 2, samplesOf: () => ok(5) })
     await runAnalysis(s.host, progress)
     expect(s.verdicts).toEqual([true, true, true])
     expect(s.writes).toEqual([
-      { failedChecks: undefined, ok: true },
-      { failedChecks: undefined, ok: true },
+      { failedChecks: undefined, ok: true, failed: false },
+      { failedChecks: undefined, ok: true, failed: false },
     ])
   })
 
@@ -87,6 +87,8 @@ describe('runAnalysis (in process, scripted host)', () => {
     await expect(runAnalysis(s.host, progress)).rejects.toBeInstanceOf(Rolled)
     expect(s.verdicts).toEqual([false, false])
     expect(s.writes.map((w) => w.failedChecks)).toEqual([1, 2])
+    // a failed check is marked so: the engine writes it at once (progressWriteDue)
+    expect(s.writes.map((w) => w.failed)).toEqual([true, true])
     expect(s.state.failedChecks).toBe(2)
   })
 })

@@ -1,9 +1,11 @@
+import { systemClock } from '../adapters/system-clock.js'
 import { type IntervalVerdict, judgeInterval, type PodCheck, type RequestSample } from '../core/analysis.js'
 import type { AnalysisConfig } from '../core/config.js'
 import { judgeMetrics, type MetricResult } from '../core/prometheus.js'
 import { afterInterval, firstCanary5xx } from '../core/release-decisions.js'
 import { prewarmDelayMs } from '../core/release-plan.js'
 import type { TimelineEventKind } from '../core/timeline.js'
+import type { Clock } from '../ports.js'
 import type { ReleaseState } from './state.js'
 
 /** How long before an interval ends the canary pods' /health and /version are asked. */
@@ -19,6 +21,8 @@ export interface AnalysisHost {
   /** The release's state: lastAnalysis and failedChecks are written here. */
   state: ReleaseState
   signal?: AbortSignal
+  /** The release's clock (default: the system clock). */
+  clock?: Clock
   /** The requests through the Service seen so far in this interval. */
   samples(): RequestSample[]
   /** Takes this interval's requests and starts collecting the next interval's. */
@@ -33,8 +37,11 @@ export interface AnalysisHost {
   sawFailure(at: number): void
   /** Scales the canary to the next step's count ahead of it. */
   warm(replicas: number): Promise<void>
-  /** Writes the state (a failed check must outlive this process). */
-  writeState(): Promise<void>
+  /**
+   * Writes the state: a failed check (`failed`) must outlive this process and goes at once; a
+   * passing interval's progress may be held for the next write (progressWriteDue).
+   */
+  writeState(failed: boolean): Promise<void>
   /** Ends the release with a rollback (throws). */
   rollback(reason: string): never
   /** Asks Prometheus the `analysis.metrics` queries (none configured: an empty list). */
@@ -67,17 +74,6 @@ export function withMetrics(
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', wake)
-      resolve()
-    }
-    const t = setTimeout(wake, ms)
-    signal?.addEventListener('abort', wake, { once: true })
-  })
-
 /**
  * `interval × iterations` of analysis of one step. Intervals follow one fixed schedule from
  * the start, so the checks at the end of one interval run while the next one already collects
@@ -91,10 +87,11 @@ export async function runAnalysis(
   warm?: { replicas: number; step: number },
 ): Promise<void> {
   const { analysis, intervalMs } = host
+  const clock = host.clock ?? systemClock
   const verdict = (samples: RequestSample[], pods: PodCheck[]) =>
     judgeInterval({ target: host.target, samples, pods, thresholds: analysis })
   await host.startLoad()
-  const start = Date.now()
+  const start = clock.now()
   const total = analysis.iterations * intervalMs
   let warmAt = warm ? start + prewarmDelayMs(total, host.progressDeadlineMs) : Number.POSITIVE_INFINITY
   host.drainSamples()
@@ -104,8 +101,8 @@ export async function runAnalysis(
     // answers are in when it ends
     let checks: Promise<PodCheck[]> | undefined
     let metrics: Promise<MetricResult[]> | undefined
-    while (Date.now() < end) {
-      if (!checks && end - Date.now() <= CHECK_LEAD_MS) {
+    while (clock.now() < end) {
+      if (!checks && end - clock.now() <= CHECK_LEAD_MS) {
         checks = host.checkServingPods()
         checks.catch(() => {})
         metrics = host.metrics?.()
@@ -116,10 +113,10 @@ export async function runAnalysis(
       const early = verdict(host.samples(), [])
       if (!early.ok && early.fatal) {
         host.onInterval?.(it, early, host.samples())
-        host.sawFailure(firstCanary5xx(host.samples(), host.target) ?? Date.now())
+        host.sawFailure(firstCanary5xx(host.samples(), host.target) ?? clock.now())
         host.rollback(early.reason ?? 'canary failed')
       }
-      if (warm && Date.now() >= warmAt) {
+      if (warm && clock.now() >= warmAt) {
         warmAt = Number.POSITIVE_INFINITY
         await host.warm(warm.replicas)
         h.update(
@@ -127,7 +124,7 @@ export async function runAnalysis(
         )
       }
       const wake = checks ? end : end - CHECK_LEAD_MS
-      await sleep(Math.min(250, Math.max(0, wake - Date.now())), host.signal)
+      await clock.sleep(Math.min(250, Math.max(0, wake - clock.now())), host.signal)
     }
     const samples = host.drainSamples()
     const [pods, asked] = await Promise.all([
@@ -139,7 +136,7 @@ export async function runAnalysis(
     if (judged.metricFailure) host.record?.('metric', judged.metricFailure)
     host.onInterval?.(it, v, samples)
     host.state.lastAnalysis = {
-      at: new Date().toISOString(),
+      at: new Date(clock.now()).toISOString(),
       ok: v.ok,
       reason: v.reason,
       canaryRequests: v.canary.requests,
@@ -147,13 +144,13 @@ export async function runAnalysis(
       p99Ms: v.canary.p99 && Math.round(v.canary.p99),
     }
     if (!v.ok) {
-      host.sawFailure(Date.now())
+      host.sawFailure(clock.now())
       host.state.failedChecks = (host.state.failedChecks ?? 0) + 1
     }
     // a passing last interval goes out with the transition that follows it (next step,
     // promotion or pause all write the state); a failed check is written at once, so a
     // resumed release still counts it
-    if (it < analysis.iterations - 1 || !v.ok) await host.writeState()
+    if (it < analysis.iterations - 1 || !v.ok) await host.writeState(!v.ok)
     h.update(
       `interval ${it + 1}/${analysis.iterations}: ${v.ok ? 'ok' : `failed: ${v.reason}`} (canary ${v.canary.requests} req, ${v.canary.errors} err${v.canary.p99 !== undefined ? `, p99 ${Math.round(v.canary.p99)}ms` : ''})`,
     )

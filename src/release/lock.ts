@@ -1,9 +1,10 @@
 import { hostname } from 'node:os'
+import { systemClock } from '../adapters/system-clock.js'
 import { type Epoch, fenceDecision, formatEpoch, parseEpoch } from '../core/epoch.js'
 import { type JsonPatchOp, mergeToJsonPatch, pointerSegment } from '../core/json-patch.js'
 import { isAlive } from '../daemon.js'
 import { LockHeld } from '../errors.js'
-import type { Cluster, Deployment, Lease } from '../ports.js'
+import type { Clock, Cluster, Deployment, Lease } from '../ports.js'
 
 /** The holder's epoch on each Deployment it drives: the fencing token of its writes. */
 export const EPOCH_ANNOTATION = 'edgecanary.dev/epoch'
@@ -70,7 +71,7 @@ export function holderGone(
 /** Whether a PID on this host lives (the holder of a Lease taken from this machine). */
 export const pidAlive = isAlive
 
-const micro = (ms = Date.now()) => new Date(ms).toISOString().replace('Z', '000Z')
+const micro = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z')
 
 /**
  * Takes the app's Lease (coordination.k8s.io): create, or take over a gone holder with an
@@ -92,18 +93,21 @@ export async function acquireLock(
      * server (undefined: not known yet, so they ask).
      */
     watched?: () => Lease | undefined
+    /** Renewals and lease times (default: the system clock). */
+    clock?: Clock
   } = {},
 ): Promise<HeldLock> {
   const name = leaseName(app)
   const identity = opts.identity ?? myIdentity()
   const floor = opts.floor ?? 0
+  const clock = opts.clock ?? systemClock
   const fresh = (transitions: number): Lease => ({
     metadata: { name, namespace: ns, labels: { app } },
     spec: {
       holderIdentity: identity,
       leaseDurationSeconds: durationSeconds,
-      acquireTime: micro(),
-      renewTime: micro(),
+      acquireTime: micro(clock.now()),
+      renewTime: micro(clock.now()),
       leaseTransitions: transitions,
     },
   })
@@ -115,7 +119,7 @@ export async function acquireLock(
     const cur = existing ?? (await cluster.getLease(ns, name))
     if (
       cur &&
-      !holderGone(cur.spec, Date.now(), hostname(), pidAlive) &&
+      !holderGone(cur.spec, clock.now(), hostname(), pidAlive) &&
       cur.spec.holderIdentity !== identity
     ) {
       throw new LockHeld(`another release of ${app} holds the lock: ${cur.spec.holderIdentity}`, {
@@ -135,7 +139,7 @@ export async function acquireLock(
   // the renewal under way, if any: release() waits for it, so the two never race on the Lease
   let renewing: Promise<void> = Promise.resolve()
   let released: Promise<void> | undefined
-  const renew = setInterval(
+  const stopRenewing = clock.setInterval(
     () => {
       renewing = renewOnce()
     },
@@ -155,7 +159,7 @@ export async function acquireLock(
       if (seen && stillOurs(seen)) {
         const r = await cluster.replaceLease(ns, {
           ...current,
-          spec: { ...current.spec, renewTime: micro() },
+          spec: { ...current.spec, renewTime: micro(clock.now()) },
         })
         if (r) {
           current = r
@@ -167,13 +171,15 @@ export async function acquireLock(
         lost = true
         return
       }
-      const r = await cluster.replaceLease(ns, { ...cur, spec: { ...cur.spec, renewTime: micro() } })
+      const r = await cluster.replaceLease(ns, {
+        ...cur,
+        spec: { ...cur.spec, renewTime: micro(clock.now()) },
+      })
       if (r) current = r
     } catch {
       // a passing API error: the next renewal tries again, within the lease duration
     }
   }
-  renew.unref()
   const epoch: Epoch = { n: current.spec.leaseTransitions ?? 0, holder: identity }
   const refused = (on: Epoch | undefined, what: string) => {
     lost = true
@@ -268,7 +274,7 @@ export async function acquireLock(
     release() {
       // once: the engine lets go as soon as a release is over, and again on its way out
       released ??= (async () => {
-        clearInterval(renew)
+        stopRenewing()
         await renewing
         // first against the version this holder last wrote (one request when nobody wrote since);
         // a 409 means the Lease moved under us (a passing writer, a takeover): read it again

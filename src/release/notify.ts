@@ -1,17 +1,6 @@
-export interface ReleaseEvent {
-  app: string
-  namespace: string
-  version: string
-  previousVersion?: string
-  phase: string
-  step?: number
-  weight?: number
-  stable?: number
-  canary?: number
-  reason?: string
-  at: string
-}
+import type { Notifier, ReleaseEvent } from '../ports.js'
 
+export type { ReleaseEvent }
 export type WebhookKind = 'slack' | 'teams' | 'discord' | 'json'
 
 /**
@@ -157,3 +146,6 @@ export async function notify(
     }),
   )
 }
+
+/** The production Notifier: posts to each webhook (notify). */
+export const webhookNotifier: Notifier = { notify: (urls, e) => notify(urls, e) }

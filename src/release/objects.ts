@@ -1,6 +1,5 @@
 // The objects a release drives and how it reads them: the canary Deployment made from the
 // stable one, pod conditions, and the version a stable Deployment runs.
-import type { PodView } from '../core/fast-fail.js'
 import type { Deployment, Pod } from '../ports.js'
 import { readState, versionOfImage } from './state.js'
 
@@ -49,22 +48,6 @@ export function canaryDeployment(
         spec: { ...tpl.spec, containers, readinessGates: [{ conditionType: GATE }] },
       },
     },
-  }
-}
-
-export function podView(p: Pod): PodView {
-  return {
-    name: p.metadata.name,
-    phase: p.status?.phase,
-    createdAt: p.metadata.creationTimestamp,
-    scheduledFalseReason: p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
-      ?.message,
-    containers: (p.status?.containerStatuses ?? []).map((c) => ({
-      waiting: c.state?.waiting,
-      terminated: c.state?.terminated,
-      lastTerminated: c.lastState?.terminated,
-      restartCount: c.restartCount,
-    })),
   }
 }
 

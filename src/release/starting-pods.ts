@@ -17,6 +17,8 @@ export class StartingPods {
       target: string
       /** The warm-up allowance for a pod. */
       warmupMs(pod: Pod): number
+      /** The release's clock (ms since the epoch). */
+      now(): number
     },
   ) {}
 
@@ -35,7 +37,7 @@ export class StartingPods {
    * with a reason naming the endpoint and the answer, instead of at the readiness deadline.
    */
   judge(pods: Pod[]): { reason: string; firstFailureAt: number } | undefined {
-    const now = Date.now()
+    const now = this.o.now()
     for (const pod of pods) {
       const name = pod.metadata.name
       if (!pod.status?.containerStatuses?.[0]?.state?.running || cond(pod, GATE)) continue
@@ -70,9 +72,9 @@ export class StartingPods {
   private probeInBackground(pod: Pod): void {
     const name = pod.metadata.name
     const last = this.probing.get(name)
-    if (last !== undefined && (last < 0 || Date.now() - last < 500)) return
+    if (last !== undefined && (last < 0 || this.o.now() - last < 500)) return
     this.probing.set(name, -1)
-    const started = Date.now()
+    const started = this.o.now()
     const one = (path: string) =>
       this.o
         .ask(pod, path)
@@ -81,7 +83,7 @@ export class StartingPods {
           const refused =
             r.status === 0 || (r.status === 503 && /connection refused|ECONNREFUSED/i.test(r.body))
           return {
-            at: Date.now(),
+            at: this.o.now(),
             source: 'edgecanary',
             endpoint: path,
             ...(refused && /refused/i.test(r.body) ? { refused: true } : {}),

@@ -66,9 +66,9 @@ export function readState(d: Deployment | undefined): ReleaseState | undefined {
   }
 }
 
-/** The merge patch that stores the state on the stable Deployment (stamps `updatedAt`); the engine applies it through its lock's fenced patch. */
-export function statePatch(s: ReleaseState): object {
-  s.updatedAt = new Date().toISOString()
+/** The merge patch that stores the state on the stable Deployment (stamps `updatedAt` with `now`); the engine applies it through its lock's fenced patch. */
+export function statePatch(s: ReleaseState, now = Date.now()): object {
+  s.updatedAt = new Date(now).toISOString()
   return { metadata: { annotations: { [STATE_ANNOTATION]: JSON.stringify(s) } } }
 }
 

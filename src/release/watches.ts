@@ -1,5 +1,6 @@
+import { systemClock } from '../adapters/system-clock.js'
 import { UnreachableError } from '../errors.js'
-import type { Cluster, Deployment, KubeEvent, Lease, Pod } from '../ports.js'
+import type { Clock, Cluster, Deployment, KubeEvent, Lease, Pod } from '../ports.js'
 
 /**
  * What a release follows while it runs, kept current by watches instead of polls: the app's
@@ -25,10 +26,11 @@ export class ReleaseView {
     ns: string,
     private readonly app: string,
     leaseName: string,
+    private readonly clock: Clock = systemClock,
   ) {
     // lists retry with backoff; an API server that does not answer a list in a minute stops the release
     this.ready = new Promise((resolve, reject) => {
-      const t = setTimeout(
+      const cancel = clock.setTimeout(
         () =>
           reject(
             new UnreachableError(
@@ -40,9 +42,8 @@ export class ReleaseView {
           ),
         60_000,
       )
-      t.unref?.()
       this.listed = () => {
-        clearTimeout(t)
+        cancel()
         resolve()
       }
     })
@@ -139,12 +140,12 @@ export class ReleaseView {
   changed(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(t)
+        cancel()
         this.waiters.delete(wake)
         signal?.removeEventListener('abort', wake)
         resolve()
       }
-      const t = setTimeout(wake, ms)
+      const cancel = this.clock.setTimeout(wake, ms)
       this.waiters.add(wake)
       signal?.addEventListener('abort', wake, { once: true })
     })

@@ -1,5 +1,6 @@
 import { request } from 'node:http'
 import type { RequestSample } from '../core/analysis.js'
+import type { LoadGenerator } from '../ports.js'
 
 export interface RequestResult extends RequestSample {
   at: number
@@ -105,3 +106,6 @@ export async function runRequests(o: {
   })
   return results
 }
+
+/** The production LoadGenerator: real GETs on fresh connections (startLoad). */
+export const httpLoad: LoadGenerator = { start: (o) => startLoad(o) }

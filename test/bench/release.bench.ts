@@ -17,6 +17,16 @@ import { kubeletWait, watchPodTimes } from '../helpers/pod-timeline.js'
 import { waitFor } from '../helpers/ports.js'
 import { repoRoot, startSandbox } from '../helpers/sandbox.js'
 
+/**
+ * The request budget's verdict, said plainly: a release's writes (each step's scale and gate
+ * writes, each phase's state write and Event, the Lease) are about fixed per release, so the
+ * rate depends on how long the analysis makes a release last.
+ */
+const budgetVerdict = (rate: number) =>
+  rate <= 1
+    ? 'met'
+    : 'NOT met at these settings: the writes of the steps and phases are fixed per release, so a release this short averages more'
+
 interface Report {
   errorCount: number
   requests: number
@@ -105,7 +115,7 @@ try {
   const rates = budgets.map((b) => b.total / b.seconds)
   const typical = budgets.find((b) => b.total === mid(budgets.map((x) => x.total))) ?? budgets[0]
   console.log(
-    `API requests per healthy release at 2 s intervals (outside pods/proxy, the analysis's own probes): ${budgets.map((b) => b.total).join(', ')}; rate ${rates.map((x) => x.toFixed(2)).join(', ')} req/s, median ${mid(rates).toFixed(2)} req/s   goal ≤ 1 req/s (averaged over a release)`,
+    `API requests per healthy release at the bench's short analysis, 2 s × 2 per step (outside pods/proxy, the analysis's own probes): ${budgets.map((b) => b.total).join(', ')} in ${budgets.map((b) => b.seconds.toFixed(0)).join(', ')} s; rate ${rates.map((x) => x.toFixed(2)).join(', ')} req/s, median ${mid(rates).toFixed(2)} req/s   goal ≤ 1 req/s (averaged over a release): ${budgetVerdict(mid(rates))}`,
   )
   console.log(
     `  one of them by verb and resource: ${typical.byKind.map((x) => `${x.key} ${x.count}`).join(', ')}`,
@@ -122,7 +132,7 @@ try {
     const byKind = requestsBetween(before, await apiRequestCounts(sb.kubeconfig))
     const total = byKind.reduce((n, x) => n + x.count, 0)
     console.log(
-      `API requests of a healthy release at the default analysis (10 s × 3 per step, ${seconds.toFixed(0)} s): ${total}, ${(total / seconds).toFixed(2)} req/s   goal ≤ 1 req/s; by verb and resource: ${byKind.map((x) => `${x.key} ${x.count}`).join(', ')}`,
+      `API requests of a healthy release at the default analysis, 10 s × 3 per step (outside pods/proxy, ${seconds.toFixed(0)} s): ${total}, ${(total / seconds).toFixed(2)} req/s   goal ≤ 1 req/s (averaged over a release): ${budgetVerdict(total / seconds)}; by verb and resource: ${byKind.map((x) => `${x.key} ${x.count}`).join(', ')}`,
     )
   }
 

@@ -393,7 +393,7 @@ describe('edgecanary release on the sandbox', () => {
     for (const seen of t.warmingStatus) expect(['3:1 +1', '2:2 +1']).toContain(seen)
     expect(t.overServed).toEqual([])
     expect(t.minReady).toBeGreaterThanOrEqual(REPLICAS) // capacity never dropped
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions).sort()).toEqual([prev.version, '2.0'])
     const now = await stableNow()
     expect(now.image).toMatch(/kubeapp:2\.0@sha256:/)
@@ -447,7 +447,7 @@ describe('edgecanary release on the sandbox', () => {
     expect(st.reason).toContain('/health answered 500')
     expect(t.canaryReadyAt).toBeUndefined() // never an endpoint
     expect(t.minReady).toBeGreaterThanOrEqual(REPLICAS)
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions)).toEqual([prev.version])
     note('2 HEALTH_STATUS=500', t0, users, `failure seen → rollback done ${rollbackMs}ms`)
   }, 180_000)
@@ -514,7 +514,7 @@ describe('edgecanary release on the sandbox', () => {
     // answer came within verify's 2 s timeout
     expect(users.versions['2.3']).toBeGreaterThan(0)
     expect(users.p99MaxMs).toBeGreaterThanOrEqual(800)
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     note('4 LATENCY_MS=800', t0, users, `reason "${st.reason}"; failure seen → rollback done ${rollbackMs}ms`)
   }, 180_000)
 
@@ -567,7 +567,7 @@ describe('edgecanary release on the sandbox', () => {
     expect((await cluster.getDeployment(ns, `${app}-canary`))?.metadata.resourceVersion).toBe(canary)
     expect(await status()).toEqual(before)
     await expectSettled(prev.image)
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions)).toEqual([prev.version])
     return { value, users }
   }
@@ -614,7 +614,7 @@ spec:
     expect(r.stderr).toContain('/version is "2.7", expected "2.8"')
     expect(st.reason).toContain('/version is "2.7", expected "2.8"')
     expect(t.canaryReadyAt).toBeUndefined()
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions)).toEqual([prev.version])
     note('6 /version mismatch', t0, users, `failure seen → rollback done ${rollbackMs}ms`)
   }, 180_000)
@@ -724,7 +724,7 @@ spec:
         ratio: '4:0',
       })
       expect(t.minReady).toBeGreaterThanOrEqual(REPLICAS)
-      expect(users.errorCount).toBe(0)
+      expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
       expect(Object.keys(users.versions).every((v) => v === prev.version || v === k.version)).toBe(true)
       note(
         `7 SIGKILL ${k.at} → ${k.next}`,
@@ -807,7 +807,7 @@ spec:
     expect(now.image).toMatch(/kubeapp:4\.0@sha256:/)
     await expectSettled(now.image)
     expect(await status()).toMatchObject({ phase: 'Succeeded', version: '4.0', ratio: '4:0' })
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions).sort()).toEqual([prev.version, '4.0'])
     note('8 two at once + promote during pause', t0, users)
   }, 240_000)
@@ -831,7 +831,7 @@ spec:
       ratio: '4:0',
       reason: 'aborted on request (edgecanary abort)',
     })
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions).every((v) => v === prev.version || v === '4.1')).toBe(true)
     note('8 abort during pause', t0, users)
   }, 240_000)
@@ -865,7 +865,7 @@ spec:
     expect(value.first.status).toBe(1)
     await expectSettled(prev.image)
     expect(await status()).toMatchObject({ phase: 'Aborted', version: '4.2', ratio: '4:0' })
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     note('9 drift during pause', t0, users)
   }, 240_000)
 
@@ -918,7 +918,7 @@ spec:
     expect(hook.every((e) => e.version === '4.3')).toBe(true)
     expect(hook.map((e) => e.phase)).toContain('Progressing')
     expect(hook.at(-1)?.phase).toBe('Succeeded')
-    expect(users.errorCount).toBe(0)
+    expect(users.errorCount, JSON.stringify(users.errors) + users.timeline).toBe(0)
     expect(Object.keys(users.versions).sort()).toEqual([prev.version, '4.3'])
     note('10 API 500/429', t0, users)
   }, 240_000)

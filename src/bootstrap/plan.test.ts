@@ -49,8 +49,8 @@ describe('k3s install: environment file, download, run (exact match)', () => {
     expect(downloadInstallerCommand('/tmp/k.sh')).toBe(
       `rm -f '/tmp/k.sh' && curl -sfSL --connect-timeout 10 --max-time 120 -o '/tmp/k.sh' https://get.k3s.io && { [ -s '/tmp/k.sh' ] || { echo "the downloaded installer is empty" >&2; exit 3; }; } && { [ "$(head -c 2 '/tmp/k.sh')" = '#!' ] || { echo "the downloaded installer is not a shell script (it does not start with #!)" >&2; exit 3; }; }`,
     )
-    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh')).toBe(
-      `set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec sh '/tmp/k.sh'`,
+    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh', '/var/lib/ec/u')).toBe(
+      `set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; mkdir -p '/var/lib/ec' && : > '/var/lib/ec/u' || exit 1; exec sh '/tmp/k.sh'`,
     )
     expect(cleanupInstallCommand(['/run/e.env', "/tmp/a'b"])).toBe(`rm -f '/run/e.env' '/tmp/a'\\''b'`)
   })

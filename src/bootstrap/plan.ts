@@ -16,6 +16,14 @@ export const DOWNLOADED_INSTALLER = '/tmp/k3s-install.sh'
 /** The installer's environment on a host (root, 0600), read and removed by the install command. */
 export const INSTALL_ENV_FILE = '/run/edgecanary-k3s-install.env'
 
+/**
+ * Exists on a host from the moment its installer starts until edgecanary has seen k3s active
+ * there: an install that failed or was stopped half-way (k3s' uninstall script already
+ * written, its service never started) is run again by the next `init --hosts`, not taken
+ * for "already installed".
+ */
+export const INSTALL_UNFINISHED = '/var/lib/edgecanary/k3s-install-unfinished'
+
 export type InstallRole = { role: 'server'; tlsSan: string } | { role: 'agent'; serverUrl: string }
 
 /**
@@ -66,14 +74,20 @@ export function downloadInstallerCommand(path: string = DOWNLOADED_INSTALLER): s
 
 /**
  * Runs the installer (as root, through sudo) with its environment read from `envFile`, which
- * is removed before the installer starts: no secret on this command line. (The SSH shell runs
- * it in its own process group, so a run that stops ends it and its children.)
+ * is removed before the installer starts: no secret on this command line. `unfinished` is
+ * created first (see INSTALL_UNFINISHED). (The SSH shell runs it in its own process group, so
+ * a run that stops ends it and its children.)
  *
- *   runInstallerCommand('/run/e.env', '/tmp/k3s-install.sh')
- *   → "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec sh '/tmp/k3s-install.sh'"
+ *   runInstallerCommand('/run/e.env', '/tmp/k3s-install.sh', '/var/lib/ec/u')
+ *   → "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; mkdir -p '/var/lib/ec' && : > '/var/lib/ec/u' || exit 1; exec sh '/tmp/k3s-install.sh'"
  */
-export function runInstallerCommand(envFile: string, script: string): string {
-  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; exec sh ${q(script)}`
+export function runInstallerCommand(
+  envFile: string,
+  script: string,
+  unfinished: string = INSTALL_UNFINISHED,
+): string {
+  const dir = unfinished.slice(0, unfinished.lastIndexOf('/')) || '/'
+  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; mkdir -p ${q(dir)} && : > ${q(unfinished)} || exit 1; exec sh ${q(script)}`
 }
 
 /**

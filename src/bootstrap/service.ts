@@ -11,6 +11,7 @@ import {
   downloadInstallerCommand,
   fixCmdline,
   INSTALL_ENV_FILE,
+  INSTALL_UNFINISHED,
   type InstallSource,
   installEnv,
   type RegistryTrust,
@@ -200,6 +201,8 @@ export async function runBootstrap(
           h.report.problems.push(...v.problems)
         }
       }
+      if (h.facts?.installUnfinished)
+        h.report.warnings.push('an earlier install here did not finish: it runs again')
       if (h.facts?.installed && h.facts.installed !== h.role) {
         h.report.ok = false
         h.report.problems.push(
@@ -301,7 +304,7 @@ export async function runBootstrap(
           checkpoint()
           if (await writeRegistries(h, trust, (t) => lane(h, t))) changed = true
           checkpoint()
-          if (h.facts?.installed === h.role) {
+          if (h.facts?.installed === h.role && !h.facts.installUnfinished) {
             h.report.k3s = 'already installed'
             if (h.report.registries === 'written' && h.facts.installed) {
               lane(h, 'restarting k3s for the new registries.yaml')
@@ -348,6 +351,7 @@ export async function runBootstrap(
           )
           checkpoint()
           await checkActive(h, (t) => lane(h, t))
+          await mustRun(h, `rm -f ${INSTALL_UNFINISHED}`, { sudo: true })
           h.report.k3s = 'installed'
           changed = true
           lane(h, `k3s ${h.role} installed`)
@@ -724,9 +728,7 @@ function hostsFailed(hosts: Host[], during: string): BootstrapFailed {
       : []),
   ]
   return new BootstrapFailed(`${during} failed on ${parts.join('; ')}`, {
-    hint: `fix what is named and run the same command again: nothing is uninstalled, finished hosts are left as they are${
-      stopped.length ? ', stopped ones start their step again' : ''
-    }`,
+    hint: 'fix what is named and run the same command again: nothing is uninstalled; finished hosts are left as they are, the others install again',
     details: { hosts: hosts.map((h) => h.report) },
   })
 }

@@ -282,7 +282,15 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
         await killing
         throw stoppedBy(signal)
       }
+      // stopped before it named its process group (the channel was closed on it)
+      if (signal.aborted && pgid === undefined) throw stoppedBy(signal)
       return r
+    } catch (err) {
+      // timed out: the processes are ended on the host too, not left running there
+      if (pgid !== undefined && !killing) {
+        await plainRun(killGroupCommand(pgid), { sudo: opts.sudo, timeoutMs: 15_000 }).catch(() => undefined)
+      }
+      throw err
     } finally {
       signal.removeEventListener('abort', kill)
     }

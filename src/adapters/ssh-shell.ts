@@ -175,9 +175,8 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
       password?: string
       /** The command prints its process group first on stderr (groupCommand): taken out, passed here. */
       onPgid?: (pgid: number) => void
-      /** Closes the channel this long after the signal, if the command has not ended by then. */
+      /** Closes the channel 5 s after the signal, if the command has not ended by then. */
       signal?: AbortSignal
-      closeAfterAbortMs?: number
     },
   ): Promise<RunResult> =>
     new Promise((resolve, reject) => {
@@ -195,7 +194,7 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
         let pgidSeen = !opts.onPgid
         let closer: NodeJS.Timeout | undefined
         const onAbort = () => {
-          closer = setTimeout(() => stream.close(), opts.closeAfterAbortMs ?? 5_000)
+          closer = setTimeout(() => stream.close(), 5_000)
         }
         if (opts.signal?.aborted) onAbort()
         else opts.signal?.addEventListener('abort', onAbort, { once: true })

@@ -23,15 +23,17 @@ export function groupCommand(cmd: string): string {
 
 /**
  * Ends a process group: TERM, up to 2 s for it to go, then KILL. procps' kill, as dash's
- * builtin takes no negative pid. Bounded; always exits 0.
+ * builtin takes no negative pid. Gone means no member left but zombies (pgrep's run states;
+ * where pgrep cannot say, any member left). Bounded; always exits 0.
  *
  *   killGroupCommand(812)
- *   → '/bin/kill -s TERM -- -812 2>/dev/null; i=0; while [ $i -lt 20 ] && /bin/kill -s 0 -- -812 2>/dev/null; do sleep 0.1; i=$((i+1)); done; /bin/kill -s KILL -- -812 2>/dev/null; true'
+ *   → '/bin/kill -s TERM -- -812 2>/dev/null; i=0; while [ $i -lt 20 ]; do pgrep -g 812 -r R,S,D,T,t >/dev/null 2>&1; r=$?; [ $r -eq 1 ] && break; [ $r -gt 1 ] && { /bin/kill -s 0 -- -812 2>/dev/null || break; }; sleep 0.1; i=$((i+1)); done; /bin/kill -s KILL -- -812 2>/dev/null; true'
  */
 export function killGroupCommand(pgid: number): string {
   if (!Number.isSafeInteger(pgid) || pgid <= 1) throw new Error(`not a process group: ${pgid}`)
   const g = `-- -${pgid}`
-  return `/bin/kill -s TERM ${g} 2>/dev/null; i=0; while [ $i -lt 20 ] && /bin/kill -s 0 ${g} 2>/dev/null; do sleep 0.1; i=$((i+1)); done; /bin/kill -s KILL ${g} 2>/dev/null; true`
+  const alive = `pgrep -g ${pgid} -r R,S,D,T,t >/dev/null 2>&1; r=$?; [ $r -eq 1 ] && break; [ $r -gt 1 ] && { /bin/kill -s 0 ${g} 2>/dev/null || break; }`
+  return `/bin/kill -s TERM ${g} 2>/dev/null; i=0; while [ $i -lt 20 ]; do ${alive}; sleep 0.1; i=$((i+1)); done; /bin/kill -s KILL ${g} 2>/dev/null; true`
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { adoptK3sKubeconfig } from '../core/kubeconfig.js'
 import { sleep } from '../daemon.js'
 import { EdgecanaryError, UsageError } from '../errors.js'
@@ -289,6 +290,8 @@ export async function runBootstrap(
     // each one is running (a download, an installer trying to join) is ended on its host, so
     // the run ends in seconds. Nothing already installed is undone.
     const stop = new AbortController()
+    // every host's command in flight listens to it (two listeners each): no leak warning for big fleets
+    setMaxListeners(10 + 4 * hosts.length, stop.signal)
     let culprit: Host | undefined
     const stopMessage = (h: Host, by: Host) =>
       by.role === 'server' && h.role === 'agent'

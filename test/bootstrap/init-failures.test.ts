@@ -34,6 +34,9 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
       .map((h) => `pi@${h.ip}`)
       .join(',')
   const audit = async (i: number) => (await t.exec(i, 'cat /tmp/ec-audit.log 2>/dev/null || true')).stdout
+  // a process that runs: not gone, and not a zombie its parent's end left to be reaped
+  const running = (pid: string) =>
+    `{ [ -r /proc/${pid}/stat ] && ! grep -q '^[0-9]* (.*) Z' /proc/${pid}/stat; }`
   const error = (stdout: string) =>
     (JSON.parse(stdout) as { error: { code: string; message: string; hosts?: HostReport[] } }).error
 
@@ -218,7 +221,7 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     console.log(`init --hosts with the server's installer failing ended in ${(took / 1000).toFixed(1)} s`)
     const agentPid = (await t.exec(1, 'cat /var/lib/agent-pid')).stdout.trim()
     expect(agentPid).toMatch(/^\d+$/)
-    expect((await t.exec(1, `kill -0 ${agentPid} 2>&1 || echo gone`)).stdout).toContain('gone')
+    expect((await t.exec(1, `${running(agentPid)} || echo gone`)).stdout).toContain('gone')
 
     const tokens = await Promise.all(
       [0, 1].map(async (i) => (await t.exec(i, 'cat /var/lib/seen-token')).stdout),
@@ -307,12 +310,8 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
         expect(pid).toMatch(/^\d+$/)
         expect(child).toMatch(/^\d+$/)
         expect(
-          (
-            await t.exec(
-              i,
-              `for p in ${pid} ${child}; do kill -0 $p 2>/dev/null && echo alive || echo gone; done`,
-            )
-          ).stdout,
+          (await t.exec(i, `for p in ${pid} ${child}; do ${running('$p')} && echo alive || echo gone; done`))
+            .stdout,
         ).toBe('gone\ngone\n')
         expect((await t.exec(i, 'ls /var/lib/installer-finished 2>&1')).stdout).toContain('No such file')
         // marked unfinished: the next run installs here again rather than call it "already installed"

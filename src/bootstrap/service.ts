@@ -400,7 +400,10 @@ export async function runBootstrap(
     )
     const failed = hosts.filter((h) => !h.report.ok)
     if (failed.length > 0) {
-      inst.fail(`${failed.length} of ${hosts.length} host(s) failed`)
+      const stoppedN = hosts.filter((h) => h.report.outcome === 'stopped').length
+      inst.fail(
+        `${failed.length - stoppedN} of ${hosts.length} host(s) failed${stoppedN ? `, ${stoppedN} stopped` : ''}`,
+      )
       throw hostsFailed(hosts, 'installing k3s')
     }
     inst.done(hosts.map((h) => `${h.report.hostname}: ${h.report.k3s}`).join(', '))

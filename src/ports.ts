@@ -344,10 +344,22 @@ export interface RunResult {
 /** A shell on a remote host (a Pi), over SSH with verified host keys. */
 export interface RemoteShell {
   readonly host: string
-  /** Runs a command; with `sudo`, through `sudo -S` (the password, if any, goes on stdin, never argv). */
-  run(cmd: string, opts?: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer }): Promise<RunResult>
-  /** Writes a file with a mode (through sudo when asked). */
-  upload(content: Buffer, remotePath: string, mode: number, opts?: { sudo?: boolean }): Promise<void>
+  /**
+   * Runs a command; with `sudo`, through `sudo -S` (the password, if any, goes on stdin, never argv).
+   * With `signal`: when it fires, the command's processes on the host are ended (its whole
+   * process group) and the call rejects with the signal's reason.
+   */
+  run(
+    cmd: string,
+    opts?: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer; signal?: AbortSignal },
+  ): Promise<RunResult>
+  /** Writes a file with a mode (through sudo when asked); stopped by `signal` as `run`. */
+  upload(
+    content: Buffer,
+    remotePath: string,
+    mode: number,
+    opts?: { sudo?: boolean; signal?: AbortSignal },
+  ): Promise<void>
   /** This machine's address as the host sees it (the laptop's LAN address), when known. */
   readonly localAddress?: string
   close(): void

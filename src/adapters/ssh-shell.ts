@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Client, type ConnectConfig } from 'ssh2'
 import { checkHostKey, fingerprint, knownHostName, knownHostsLine } from '../bootstrap/known-hosts.js'
+import { groupCommand, killGroupCommand, takePgid } from '../bootstrap/process-group.js'
 import { UnreachableError, UsageError } from '../errors.js'
 import type { RemoteShell, RunResult } from '../ports.js'
 
@@ -168,7 +169,15 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
 
   const exec = (
     full: string,
-    opts: { timeoutMs?: number; stdin?: string | Buffer; password?: string },
+    opts: {
+      timeoutMs?: number
+      stdin?: string | Buffer
+      password?: string
+      /** The command prints its process group first on stderr (groupCommand): taken out, passed here. */
+      onPgid?: (pgid: number) => void
+      /** Closes the channel 5 s after the signal, if the command has not ended by then. */
+      signal?: AbortSignal
+    },
   ): Promise<RunResult> =>
     new Promise((resolve, reject) => {
       if (lost) {
@@ -182,6 +191,13 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
         if (err) return reject(err)
         let stdout = ''
         let stderr = ''
+        let pgidSeen = !opts.onPgid
+        let closer: NodeJS.Timeout | undefined
+        const onAbort = () => {
+          closer = setTimeout(() => stream.close(), 5_000)
+        }
+        if (opts.signal?.aborted) onAbort()
+        else opts.signal?.addEventListener('abort', onAbort, { once: true })
         const timer = setTimeout(() => {
           stream.close()
           reject(
@@ -196,9 +212,19 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
         })
         stream.stderr.on('data', (d: Buffer) => {
           stderr += d.toString()
+          if (!pgidSeen) {
+            const got = takePgid(stderr)
+            if (got) {
+              pgidSeen = true
+              stderr = got.rest
+              opts.onPgid?.(got.pgid)
+            }
+          }
         })
         stream.on('close', (code: number | null) => {
           clearTimeout(timer)
+          clearTimeout(closer)
+          opts.signal?.removeEventListener('abort', onAbort)
           resolve({ stdout, stderr, code: code ?? 255 })
         })
         if (opts.password !== undefined) stream.write(`${opts.password}\n`)
@@ -211,10 +237,8 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
   // session) tells whether it would; a NOPASSWD sudo never gets the password on its stdin,
   // where the command would read it.
   let sudoAsks: Promise<boolean> | undefined
-  const run = async (
-    cmd: string,
-    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer } = {},
-  ): Promise<RunResult> => {
+  type ExecOpts = Parameters<typeof exec>[1]
+  const plainRun = async (cmd: string, opts: ExecOpts & { sudo?: boolean } = {}): Promise<RunResult> => {
     if (!opts.sudo) return exec(cmd, opts)
     if (o.sudoPassword !== undefined) {
       sudoAsks ??= exec('sudo -n true', { timeoutMs: 30_000 }).then((r) => r.code !== 0)
@@ -223,6 +247,53 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
     }
     return exec(`sudo -n sh -c ${shq(cmd)}`, opts)
   }
+  // With a signal, the command runs in its own process group on the host; when the signal
+  // fires, that group is ended there (TERM, then KILL), its channel closes, and the call
+  // rejects with the signal's reason. A command that ended before the signal returns as usual.
+  const run = async (
+    cmd: string,
+    opts: { sudo?: boolean; timeoutMs?: number; stdin?: string | Buffer; signal?: AbortSignal } = {},
+  ): Promise<RunResult> => {
+    const { signal, ...rest } = opts
+    const stoppedBy = (s: AbortSignal) =>
+      s.reason instanceof Error ? s.reason : new Error(`stopped: ${String(s.reason)}`)
+    if (!signal) return plainRun(cmd, rest)
+    if (signal.aborted) throw stoppedBy(signal)
+    let pgid: number | undefined
+    let killing: Promise<unknown> | undefined
+    const kill = () => {
+      if (pgid === undefined || killing) return
+      killing = plainRun(killGroupCommand(pgid), { sudo: opts.sudo, timeoutMs: 15_000 }).catch(
+        () => undefined,
+      )
+    }
+    signal.addEventListener('abort', kill, { once: true })
+    try {
+      const r = await plainRun(groupCommand(cmd), {
+        ...rest,
+        signal,
+        onPgid: (n) => {
+          pgid = n
+          if (signal.aborted) kill()
+        },
+      })
+      if (killing) {
+        await killing
+        throw stoppedBy(signal)
+      }
+      // stopped before it named its process group (the channel was closed on it)
+      if (signal.aborted && pgid === undefined) throw stoppedBy(signal)
+      return r
+    } catch (err) {
+      // timed out: the processes are ended on the host too, not left running there
+      if (pgid !== undefined && !killing) {
+        await plainRun(killGroupCommand(pgid), { sudo: opts.sudo, timeoutMs: 15_000 }).catch(() => undefined)
+      }
+      throw err
+    } finally {
+      signal.removeEventListener('abort', kill)
+    }
+  }
 
   return {
     host: name,
@@ -230,14 +301,18 @@ export async function connectShell(o: SshOptions): Promise<RemoteShell> {
     run,
     async upload(content, remotePath, mode, opts = {}) {
       const tmp = `/tmp/.edgecanary-${Date.now()}-${Math.random().toString(36).slice(2)}`
-      const r1 = await run(`umask 077 && cat > ${shq(tmp)}`, { stdin: content })
-      if (r1.code !== 0) throw new Error(`upload to ${name} failed: ${r1.stderr.trim()}`)
-      const r2 = await run(
-        // the temporary copy goes whether or not the install worked (it may hold a secret)
-        `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)}; rc=$?; rm -f ${shq(tmp)}; exit $rc`,
-        { sudo: opts.sudo },
-      )
-      if (r2.code !== 0) throw new Error(`installing ${remotePath} on ${name} failed: ${r2.stderr.trim()}`)
+      try {
+        const r1 = await run(`umask 077 && cat > ${shq(tmp)}`, { stdin: content, signal: opts.signal })
+        if (r1.code !== 0) throw new Error(`upload to ${name} failed: ${r1.stderr.trim()}`)
+        const r2 = await run(
+          `mkdir -p ${shq(dirname(remotePath))} && install -m ${mode.toString(8)} ${shq(tmp)} ${shq(remotePath)}`,
+          { sudo: opts.sudo, signal: opts.signal },
+        )
+        if (r2.code !== 0) throw new Error(`installing ${remotePath} on ${name} failed: ${r2.stderr.trim()}`)
+      } finally {
+        // the temporary copy goes whether or not the upload worked or was stopped (it may hold a secret)
+        await run(`rm -f ${shq(tmp)}`, { timeoutMs: 15_000 }).catch(() => undefined)
+      }
     },
     close: () => client.end(),
   }

@@ -34,6 +34,7 @@ describe('parseFacts', () => {
     ['cmdline=a cgroup_memory=1', { cmdlineFlags: false }],
     ['', { cmdlineFlags: true, cmdlineFile: undefined }], // no cmdline.txt: not a Pi, nothing to fix
     ['installed=server', { installed: 'server' }],
+    ['installed=agent\ninstall_unfinished=1', { installed: 'agent', installUnfinished: true }],
     ['listen_hex=280A 1A0B', { busyPorts: [10250] }],
     ['epoch=1699999880', { clockSkewS: -120 }],
   ])('%j', (line, want) => {

@@ -1,3 +1,4 @@
+import { INSTALL_UNFINISHED } from './plan.js'
 import type { HostFacts } from './preflight.js'
 
 /**
@@ -16,6 +17,7 @@ export const FACTS_COMMAND = [
   `echo "listen_hex=$(awk 'NR>1 && $4=="0A" {split($2,a,":"); print a[length(a)]}' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u | tr '\\n' ' ')"`,
   'for f in /boot/firmware/cmdline.txt /boot/cmdline.txt; do if [ -f "$f" ]; then echo "cmdline_file=$f"; echo "cmdline=$(tr \'\\n\' \' \' < "$f")"; break; fi; done',
   'if [ -x /usr/local/bin/k3s-uninstall.sh ]; then echo installed=server; elif [ -x /usr/local/bin/k3s-agent-uninstall.sh ]; then echo installed=agent; fi',
+  `if [ -e ${INSTALL_UNFINISHED} ]; then echo install_unfinished=1; fi`,
 ].join('; ')
 
 /** The ports k3s needs free on a host that does not run it yet: API server and kubelet. */
@@ -58,5 +60,6 @@ export function parseFacts(host: string, stdout: string, localEpochS: number): H
       cmdline === undefined ||
       ['cgroup_memory=1', 'cgroup_enable=memory'].every((f) => cmdline.split(/\s+/).includes(f)),
     installed: installed === 'server' || installed === 'agent' ? installed : undefined,
+    ...(kv.get('install_unfinished') === '1' ? { installUnfinished: true } : {}),
   }
 }

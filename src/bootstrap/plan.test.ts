@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  cleanupInstallCommand,
   downloadInstallerCommand,
   fixCmdline,
   installEnv,
@@ -7,7 +8,6 @@ import {
   redact,
   registriesYaml,
   runInstallerCommand,
-  stopInstallerCommand,
 } from './plan.js'
 import { archOf, type HostFacts, judgeHosts } from './preflight.js'
 
@@ -49,13 +49,10 @@ describe('k3s install: environment file, download, run (exact match)', () => {
     expect(downloadInstallerCommand('/tmp/k.sh')).toBe(
       `rm -f '/tmp/k.sh' && curl -sfSL --connect-timeout 10 --max-time 120 -o '/tmp/k.sh' https://get.k3s.io && { [ -s '/tmp/k.sh' ] || { echo "the downloaded installer is empty" >&2; exit 3; }; } && { [ "$(head -c 2 '/tmp/k.sh')" = '#!' ] || { echo "the downloaded installer is not a shell script (it does not start with #!)" >&2; exit 3; }; }`,
     )
-    const q = `'\\''`
-    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh', '/run/p')).toBe(
-      `set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c 'echo $$ > ${q}/run/p${q}; exec sh ${q}/tmp/k.sh${q}'`,
+    expect(runInstallerCommand('/run/e.env', '/tmp/k.sh', '/var/lib/ec/u')).toBe(
+      `set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; mkdir -p '/var/lib/ec' && : > '/var/lib/ec/u' || exit 1; exec sh '/tmp/k.sh'`,
     )
-    expect(stopInstallerCommand('/run/p')).toBe(
-      `[ -f '/run/p' ] && /bin/kill -s TERM -- "-$(cat '/run/p')" 2>/dev/null; rm -f '/run/p'; true`,
-    )
+    expect(cleanupInstallCommand(['/run/e.env', "/tmp/a'b"])).toBe(`rm -f '/run/e.env' '/tmp/a'\\''b'`)
   })
 })
 
@@ -164,7 +161,7 @@ describe('bootstrap plan (--dry-run)', () => {
     expect(runs).toHaveLength(2)
     for (const l of runs) {
       expect(l).toContain('/run/edgecanary-k3s-install.env')
-      expect(l).toContain('setsid -w sh -c')
+      expect(l).toContain('exec sh ')
       expect(l).not.toContain('K3S_TOKEN')
     }
     expect(plan[0]).toBe('server pi@10.0.0.10')

@@ -16,8 +16,13 @@ export const DOWNLOADED_INSTALLER = '/tmp/k3s-install.sh'
 /** The installer's environment on a host (root, 0600), read and removed by the install command. */
 export const INSTALL_ENV_FILE = '/run/edgecanary-k3s-install.env'
 
-/** The running installer's pid on a host, so that it can be stopped. */
-export const INSTALLER_PID_FILE = '/run/edgecanary-k3s-install.pid'
+/**
+ * Exists on a host from the moment its installer starts until edgecanary has seen k3s active
+ * there: an install that failed or was stopped half-way (k3s' uninstall script already
+ * written, its service never started) is run again by the next `init --hosts`, not taken
+ * for "already installed".
+ */
+export const INSTALL_UNFINISHED = '/var/lib/edgecanary/k3s-install-unfinished'
 
 export type InstallRole = { role: 'server'; tlsSan: string } | { role: 'agent'; serverUrl: string }
 
@@ -69,31 +74,30 @@ export function downloadInstallerCommand(path: string = DOWNLOADED_INSTALLER): s
 
 /**
  * Runs the installer (as root, through sudo) with its environment read from `envFile`, which
- * is removed before the installer starts: no secret on this command line. Its pid is kept in
- * `pidFile` (see `stopInstallerCommand`).
+ * is removed before the installer starts: no secret on this command line. `unfinished` is
+ * created first (see INSTALL_UNFINISHED). (The SSH shell runs it in its own process group, so
+ * a run that stops ends it and its children.)
  *
- *   runInstallerCommand('/run/e.env', '/tmp/k3s-install.sh', '/run/p')
- *   → "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c 'echo $$ > '\''/run/p'\''; exec sh '\''/tmp/k3s-install.sh'\'''"
+ *   runInstallerCommand('/run/e.env', '/tmp/k3s-install.sh', '/var/lib/ec/u')
+ *   → "set -a; . '/run/e.env'; rc=$?; set +a; rm -f '/run/e.env'; [ $rc -eq 0 ] || exit $rc; mkdir -p '/var/lib/ec' && : > '/var/lib/ec/u' || exit 1; exec sh '/tmp/k3s-install.sh'"
  */
 export function runInstallerCommand(
   envFile: string,
   script: string,
-  pidFile: string = INSTALLER_PID_FILE,
+  unfinished: string = INSTALL_UNFINISHED,
 ): string {
-  // its own session (setsid -w waits and returns its status): stopping it ends the whole group
-  const inner = `echo $$ > ${q(pidFile)}; exec sh ${q(script)}`
-  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; exec setsid -w sh -c ${q(inner)}`
+  const dir = unfinished.slice(0, unfinished.lastIndexOf('/')) || '/'
+  return `set -a; . ${q(envFile)}; rc=$?; set +a; rm -f ${q(envFile)}; [ $rc -eq 0 ] || exit $rc; mkdir -p ${q(dir)} && : > ${q(unfinished)} || exit 1; exec sh ${q(script)}`
 }
 
 /**
- * Ends an installer started by `runInstallerCommand` (its pid file names it): an agent's
- * install stops when the server's failed, instead of trying to join it for minutes. The whole
- * process group goes (procps' kill: dash's builtin takes no negative pid).
+ * Removes what an install leaves in temporary places on a host, whether it finished, failed
+ * or was stopped: the installer's environment (it holds the join token) and the installer.
  *
- *   stopInstallerCommand('/run/p') → "[ -f '/run/p' ] && /bin/kill -s TERM -- \"-$(cat '/run/p')\" 2>/dev/null; rm -f '/run/p'; true"
+ *   cleanupInstallCommand(['/run/e.env', '/tmp/k.sh']) → "rm -f '/run/e.env' '/tmp/k.sh'"
  */
-export function stopInstallerCommand(pidFile: string = INSTALLER_PID_FILE): string {
-  return `[ -f ${q(pidFile)} ] && /bin/kill -s TERM -- "-$(cat ${q(pidFile)})" 2>/dev/null; rm -f ${q(pidFile)}; true`
+export function cleanupInstallCommand(files: string[]): string {
+  return `rm -f ${files.map(q).join(' ')}`
 }
 
 export interface RegistryTrust {

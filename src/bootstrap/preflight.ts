@@ -16,6 +16,8 @@ export interface HostFacts {
   cmdlineFile?: string
   /** k3s already installed there, by its uninstall script. */
   installed?: 'server' | 'agent'
+  /** An earlier install there failed or was stopped before k3s was seen active (INSTALL_UNFINISHED). */
+  installUnfinished?: boolean
 }
 
 export interface HostVerdict {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { adoptK3sKubeconfig } from '../core/kubeconfig.js'
 import { sleep } from '../daemon.js'
 import { EdgecanaryError, UsageError } from '../errors.js'
@@ -6,17 +7,18 @@ import type { Cluster, NodeSummary, Progress, RemoteShell } from '../ports.js'
 import { FACTS_COMMAND, parseFacts } from './facts.js'
 import { type HostTarget, hostLabel } from './hosts.js'
 import {
+  cleanupInstallCommand,
   DOWNLOADED_INSTALLER,
   downloadInstallerCommand,
   fixCmdline,
   INSTALL_ENV_FILE,
+  INSTALL_UNFINISHED,
   type InstallSource,
   installEnv,
   type RegistryTrust,
   redact,
   registriesYaml,
   runInstallerCommand,
-  stopInstallerCommand,
 } from './plan.js'
 import { type HostFacts, judgeHosts } from './preflight.js'
 import { hostTable } from './report.js'
@@ -73,6 +75,12 @@ export interface HostReport {
   /** Where this host got to: the last step it started, or `done`. */
   step: string
   ok: boolean
+  /**
+   * How the install went on this host: `done`, `failed` (its own error in problems), or
+   * `stopped` because another host (`stoppedBy`) failed first; set from the install on.
+   */
+  outcome?: 'done' | 'failed' | 'stopped'
+  stoppedBy?: string
   k3s?: 'installed' | 'already installed'
   cgroups?: 'ok' | 'fixed (rebooted)' | 'no cmdline.txt'
   registries?: 'written' | 'unchanged' | 'not managed'
@@ -119,6 +127,8 @@ interface Host {
   shell?: RemoteShell
   facts?: HostFacts
   report: HostReport
+  /** While set, every command on this host is ended (on the host) when it fires. */
+  signal?: AbortSignal
 }
 
 /**
@@ -156,7 +166,8 @@ export async function runBootstrap(
     h.report.ok = false
     h.report.problems.push(redact(err instanceof Error ? err.message : String(err), secrets()))
     if (err instanceof EdgecanaryError && err.hint) h.report.hints.push(err.hint)
-    lane(h, `✖ ${h.report.problems.at(-1)}`)
+    // step keeps the step that failed
+    progress.lane?.(h.label, `${h.role.padEnd(6)} ✖ ${h.report.problems.at(-1)}`)
   }
 
   try {
@@ -191,6 +202,8 @@ export async function runBootstrap(
           h.report.problems.push(...v.problems)
         }
       }
+      if (h.facts?.installUnfinished)
+        h.report.warnings.push('an earlier install here did not finish: it runs again')
       if (h.facts?.installed && h.facts.installed !== h.role) {
         h.report.ok = false
         h.report.problems.push(
@@ -273,19 +286,28 @@ export async function runBootstrap(
       o.install.kind === 'online'
         ? { kind: 'online', version: o.install.version, channel: o.install.channel }
         : { kind: 'airgap', script: INSTALL_SCRIPT }
-    // agents join the server: when its install fails, they stop at their next step, and an
-    // agent installer still running (trying to join) is ended, so the run ends in seconds
-    const serverFailed = new AbortController()
-    const stopped = () =>
-      new Error(`stopped: the k3s server on ${server.label} failed, so this agent cannot join it`)
+    // The first host to fail stops the others: no new step starts anywhere, and the command
+    // each one is running (a download, an installer trying to join) is ended on its host, so
+    // the run ends in seconds. Nothing already installed is undone.
+    const stop = new AbortController()
+    // every host's command in flight listens to it (two listeners each): no leak warning for big fleets
+    setMaxListeners(10 + 4 * hosts.length, stop.signal)
+    let culprit: Host | undefined
+    const stopMessage = (h: Host, by: Host) =>
+      by.role === 'server' && h.role === 'agent'
+        ? `stopped: the k3s server on ${by.label} failed, so this agent cannot join it`
+        : `stopped because ${by.label} failed`
+    for (const h of hosts) h.signal = stop.signal
     await Promise.all(
       hosts.map(async (h) => {
         const checkpoint = () => {
-          if (h.role === 'agent' && serverFailed.signal.aborted) throw stopped()
+          if (stop.signal.aborted) throw stop.signal.reason
         }
         try {
+          checkpoint()
           if (await writeRegistries(h, trust, (t) => lane(h, t))) changed = true
-          if (h.facts?.installed === h.role) {
+          checkpoint()
+          if (h.facts?.installed === h.role && !h.facts.installUnfinished) {
             h.report.k3s = 'already installed'
             if (h.report.registries === 'written' && h.facts.installed) {
               lane(h, 'restarting k3s for the new registries.yaml')
@@ -296,9 +318,9 @@ export async function runBootstrap(
               )
             }
             lane(h, 'k3s already installed')
+            h.report.outcome = 'done'
             return
           }
-          checkpoint()
           if (o.install.kind === 'airgap') await uploadAirgap(h, o.install, (t) => lane(h, t))
           else {
             // to a file, checked, then run: `curl | sh` runs an empty script when the download fails
@@ -310,6 +332,7 @@ export async function runBootstrap(
               'downloading the k3s installer',
             )
           }
+          checkpoint()
           // the join token reaches the host on stdin, in a root-only file the install removes
           lane(h, 'writing the installer environment (0600)')
           const env = installEnv(
@@ -320,41 +343,67 @@ export async function runBootstrap(
           await shellOf(h).upload(Buffer.from(env), INSTALL_ENV_FILE, 0o600, { sudo: true })
           checkpoint()
           lane(h, `installing k3s ${h.role}`)
-          const end = () => {
-            shellOf(h)
-              .run(stopInstallerCommand(), { sudo: true, timeoutMs: 15_000 })
-              .catch(() => {})
-          }
-          if (h.role === 'agent') serverFailed.signal.addEventListener('abort', end, { once: true })
-          try {
-            await mustRun(
-              h,
-              runInstallerCommand(
-                INSTALL_ENV_FILE,
-                o.install.kind === 'airgap' ? INSTALL_SCRIPT : DOWNLOADED_INSTALLER,
-              ),
-              { sudo: true, timeoutMs: 900_000 },
-              `the k3s ${h.role} installer`,
-            )
-          } catch (err) {
-            throw h.role === 'agent' && serverFailed.signal.aborted ? stopped() : err
-          } finally {
-            serverFailed.signal.removeEventListener('abort', end)
-          }
+          await mustRun(
+            h,
+            runInstallerCommand(
+              INSTALL_ENV_FILE,
+              o.install.kind === 'airgap' ? INSTALL_SCRIPT : DOWNLOADED_INSTALLER,
+            ),
+            { sudo: true, timeoutMs: 900_000 },
+            `the k3s ${h.role} installer`,
+          )
           checkpoint()
           await checkActive(h, (t) => lane(h, t))
+          await mustRun(h, `rm -f ${INSTALL_UNFINISHED}`, { sudo: true })
           h.report.k3s = 'installed'
           changed = true
           lane(h, `k3s ${h.role} installed`)
+          h.report.outcome = 'done'
         } catch (err) {
+          if (err === stop.signal.reason && culprit && culprit !== h) {
+            // stopped at a checkpoint, or its command ended on the host: where it got to stays in step
+            h.report.ok = false
+            h.report.outcome = 'stopped'
+            h.report.stoppedBy = culprit.label
+            h.report.problems.push(stopMessage(h, culprit))
+            progress.lane?.(
+              h.label,
+              `${h.role.padEnd(6)} ✖ ${stopMessage(h, culprit)} (at: ${h.report.step})`,
+            )
+            return
+          }
           fail(h, err)
-          if (h.role === 'server') serverFailed.abort()
+          h.report.outcome = 'failed'
+          if (!culprit) {
+            culprit = h
+            stop.abort(new Error(`stopped because ${h.label} failed`))
+          }
         }
+      }),
+    )
+    for (const h of hosts) h.signal = undefined
+    // whatever happened, no installer environment (the join token) nor installer is left behind
+    await Promise.all(
+      hosts.map(async (h) => {
+        if (!h.shell) return
+        const r = await h.shell
+          .run(cleanupInstallCommand([INSTALL_ENV_FILE, DOWNLOADED_INSTALLER, INSTALL_SCRIPT]), {
+            sudo: true,
+            timeoutMs: 30_000,
+          })
+          .catch((err: Error) => ({ code: 255, stderr: err.message }))
+        if (r.code !== 0)
+          h.report.warnings.push(
+            `could not remove ${INSTALL_ENV_FILE}: ${tail(r.stderr) || `exit ${r.code}`}`,
+          )
       }),
     )
     const failed = hosts.filter((h) => !h.report.ok)
     if (failed.length > 0) {
-      inst.fail(`${failed.length} of ${hosts.length} host(s) failed`)
+      const stoppedN = hosts.filter((h) => h.report.outcome === 'stopped').length
+      inst.fail(
+        `${failed.length - stoppedN} of ${hosts.length} host(s) failed${stoppedN ? `, ${stoppedN} stopped` : ''}`,
+      )
       throw hostsFailed(hosts, 'installing k3s')
     }
     inst.done(hosts.map((h) => `${h.report.hostname}: ${h.report.k3s}`).join(', '))
@@ -617,9 +666,19 @@ async function waitNodesReady(
   return nodes
 }
 
+/** The host's shell; while the host has a stop signal, every command and upload is stoppable by it. */
 function shellOf(h: Host): RemoteShell {
-  if (!h.shell) throw new Error(`no SSH session to ${h.label}`)
-  return h.shell
+  const sh = h.shell
+  if (!sh) throw new Error(`no SSH session to ${h.label}`)
+  const signal = h.signal
+  if (!signal) return sh
+  return {
+    host: sh.host,
+    localAddress: sh.localAddress,
+    run: (cmd, opts) => sh.run(cmd, { ...opts, signal }),
+    upload: (content, path, mode, opts) => sh.upload(content, path, mode, { ...opts, signal }),
+    close: () => sh.close(),
+  }
 }
 
 async function mustRun(
@@ -664,12 +723,18 @@ function lastLine(text: string): string {
 }
 
 function hostsFailed(hosts: Host[], during: string): BootstrapFailed {
-  const bad = hosts.filter((h) => !h.report.ok)
-  return new BootstrapFailed(
-    `${during} failed on ${bad.map((h) => `${h.label}: ${h.report.problems.at(-1)}`).join('; ')}`,
-    {
-      hint: 'fix what is named and run the same command again: finished hosts are left as they are',
-      details: { hosts: hosts.map((h) => h.report) },
-    },
-  )
+  const failed = hosts.filter((h) => !h.report.ok && h.report.outcome !== 'stopped')
+  const stopped = hosts.filter((h) => h.report.outcome === 'stopped')
+  const done = hosts.filter((h) => h.report.ok && h.report.outcome === 'done')
+  const parts = [
+    ...failed.map((h) => `${h.label}: ${h.report.problems.at(-1)}`),
+    ...stopped.map((h) => `${h.label}: ${h.report.problems.at(-1)} (at: ${h.report.step})`),
+    ...(done.length
+      ? [`done: ${done.map((h) => `${h.label} (k3s ${h.report.k3s ?? 'installed'})`).join(', ')}`]
+      : []),
+  ]
+  return new BootstrapFailed(`${during} failed on ${parts.join('; ')}`, {
+    hint: 'fix what is named and run the same command again: nothing is uninstalled; finished hosts are left as they are, the others install again',
+    details: { hosts: hosts.map((h) => h.report) },
+  })
 }

@@ -10,6 +10,8 @@ interface HostReport {
   ok: boolean
   step: string
   k3s?: string
+  outcome?: 'done' | 'failed' | 'stopped'
+  stoppedBy?: string
   problems: string[]
 }
 
@@ -25,13 +27,21 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
   let env: NodeJS.ProcessEnv
   let work: string
   const ec = (args: string[]) => runCli(args, { env, cwd: work, timeoutMs: 100_000 })
-  const hostsFlag = () => t.hosts.map((h) => `pi@${h.ip}`).join(',')
+  // the first two hosts (server, agent) unless told; the third is a second agent
+  const hostsFlag = (n = 2) =>
+    t.hosts
+      .slice(0, n)
+      .map((h) => `pi@${h.ip}`)
+      .join(',')
   const audit = async (i: number) => (await t.exec(i, 'cat /tmp/ec-audit.log 2>/dev/null || true')).stdout
+  // a process that runs: not gone, and not a zombie its parent's end left to be reaped
+  const running = (pid: string) =>
+    `{ [ -r /proc/${pid}/stat ] && ! grep -q '^[0-9]* (.*) Z' /proc/${pid}/stat; }`
   const error = (stdout: string) =>
     (JSON.parse(stdout) as { error: { code: string; message: string; hosts?: HostReport[] } }).error
 
   beforeAll(async () => {
-    t = await startHosts(2)
+    t = await startHosts(3)
     home = mkdtempSync(join(tmpdir(), 'ec-init-fail-'))
     mkdirSync(join(home, '.ssh'), { mode: 0o700 })
     copyFileSync(t.clientKeyFile, join(home, '.ssh', 'id_ed25519'))
@@ -68,7 +78,7 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
   }, 60_000)
 
   it('--dry-run connects, checks host keys, gathers facts (the table) and prints the plan, changing nothing', async () => {
-    for (let i = 0; i < t.hosts.length; i++) await t.exec(i, ': > /tmp/ec-audit.log')
+    for (let i = 0; i < 2; i++) await t.exec(i, ': > /tmp/ec-audit.log')
     const r = await ec(['init', '--hosts', hostsFlag(), '--registry', 'registry.lan:5000', '--dry-run'])
     expect(r.status, r.stderr).toBe(0)
     // the preflight table (facts read over SSH) on stderr, the plan on stdout
@@ -91,7 +101,7 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
       ['pi-a', true],
       ['pi-b', true],
     ])
-    for (let i = 0; i < t.hosts.length; i++) {
+    for (let i = 0; i < 2; i++) {
       const lines = await audit(i)
       expect(lines).toContain("sudo -n sh -c 'true'")
       // read-only: no download, no file written as root, no installer
@@ -125,20 +135,39 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     expect(r.status, r.stderr).toBe(1)
     const err = error(r.stdout)
     expect(err.code).toBe('BOOTSTRAP_FAILED')
-    for (const h of t.hosts) {
-      expect(err.message).toContain(`downloading the k3s installer exited `)
-      expect(err.message).toContain(`on pi@${h.ip}: curl: (`)
+    // each host failed with curl's own error, or (the first failure stops the others) was
+    // stopped where it was (writing registries.yaml or downloading) because the other failed
+    const [a, b] = t.hosts.map((h) => `pi@${h.ip}`)
+    expect(err.hosts?.map((h) => [h.host, h.ok, h.k3s])).toEqual([a, b].map((x) => [x, false, undefined]))
+    expect(err.hosts?.some((h) => h.outcome === 'failed')).toBe(true)
+    for (const [h, other] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const rep = err.hosts?.find((x) => x.host === h)
+      if (rep?.outcome === 'failed') {
+        expect(rep.step).toBe('downloading the k3s installer (get.k3s.io)')
+        expect(err.message).toMatch(
+          new RegExp(`downloading the k3s installer exited \\d+ on ${h}: curl: \\(`),
+        )
+      } else {
+        expect([rep?.outcome, rep?.stoppedBy]).toEqual(['stopped', other])
+        expect(rep?.step).toMatch(
+          /^(writing \/etc\/rancher\/k3s\/registries\.yaml|downloading the k3s installer)/,
+        )
+        expect(err.message).toContain(
+          h === a
+            ? `${a}: stopped because ${b} failed (at: ${rep?.step})`
+            : `${b}: stopped: the k3s server on ${a} failed, so this agent cannot join it (at: ${rep?.step})`,
+        )
+      }
     }
-    expect(err.hosts?.map((h) => [h.ok, h.k3s])).toEqual([
-      [false, undefined],
-      [false, undefined],
-    ])
     // not "k3s installed" followed by minutes of waiting for a kubeconfig
     expect(took).toBeLessThan(40_000)
     console.log(`init --hosts with get.k3s.io unreachable failed in ${(took / 1000).toFixed(1)} s`)
-    for (let i = 0; i < t.hosts.length; i++) {
+    for (let i = 0; i < 2; i++) {
       expect((await t.exec(i, 'ls /usr/local/bin')).stdout).not.toContain('k3s-uninstall.sh')
-      expect(await audit(i)).toContain('curl -sfSL')
+      if (err.hosts?.[i]?.outcome === 'failed') expect(await audit(i)).toContain('curl -sfSL')
     }
   })
 
@@ -192,15 +221,15 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     console.log(`init --hosts with the server's installer failing ended in ${(took / 1000).toFixed(1)} s`)
     const agentPid = (await t.exec(1, 'cat /var/lib/agent-pid')).stdout.trim()
     expect(agentPid).toMatch(/^\d+$/)
-    expect((await t.exec(1, `kill -0 ${agentPid} 2>&1 || echo gone`)).stdout).toContain('gone')
+    expect((await t.exec(1, `${running(agentPid)} || echo gone`)).stdout).toContain('gone')
 
     const tokens = await Promise.all(
-      t.hosts.map(async (_, i) => (await t.exec(i, 'cat /var/lib/seen-token')).stdout),
+      [0, 1].map(async (i) => (await t.exec(i, 'cat /var/lib/seen-token')).stdout),
     )
     // the installers got the one join token, made on the laptop
     expect(tokens[0]).toMatch(/^[0-9a-f]{48}$/)
     expect(tokens[1]).toBe(tokens[0])
-    for (let i = 0; i < t.hosts.length; i++) {
+    for (let i = 0; i < 2; i++) {
       const lines = await audit(i)
       expect(lines).toContain('/run/edgecanary-k3s-install.env')
       // no command line the host ran holds the token (nor K3S_TOKEN=…), and it is not printed
@@ -208,13 +237,102 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
       expect(lines).not.toContain('K3S_TOKEN')
       // the environment file was removed before the installer started
       expect((await t.exec(i, 'cat /var/lib/env-file-left')).stdout).toContain('No such file')
+      // and after the run neither it nor the installer is left (the agent's was stopped)
+      const left = await t.exec(
+        i,
+        'ls -d /run/edgecanary-k3s-install.env /tmp/k3s-install.sh /tmp/.edgecanary-* 2>&1',
+      )
+      expect(left.stdout).not.toMatch(/^\//m)
     }
     expect(r.stdout + r.stderr).not.toContain(tokens[0])
   })
 
+  it('an agent’s download fails: the server and the other agent are stopped on their hosts within seconds, nothing left behind, each host reported', async () => {
+    // a stand-in curl on every host: pi-b's download fails after 4 s (by then the others run
+    // their installers); elsewhere it "downloads" an installer that takes 30 s, with a child
+    const curl = [
+      '#!/bin/sh',
+      'out=; while [ $# -gt 0 ]; do [ "$1" = -o ] && { out=$2; shift; }; shift; done',
+      'if [ "$(cat /etc/hostname)" = pi-b ]; then sleep 4; echo "curl: (28) Operation timed out after 4000 milliseconds with 0 bytes received" >&2; exit 28; fi',
+      `printf '%s\\n' '#!/bin/sh' 'echo $$ > /var/lib/installer-pid' 'sleep 30 & echo $! > /var/lib/installer-child' 'wait' 'touch /var/lib/installer-finished' > "$out"`,
+      '',
+    ].join('\n')
+    for (let i = 0; i < 3; i++) {
+      const w = await t.exec(
+        i,
+        'rm -f /var/lib/installer-* && cat > /usr/local/bin/curl && chmod 755 /usr/local/bin/curl',
+        {
+          stdin: curl,
+        },
+      )
+      expect(w.code, w.stderr).toBe(0)
+    }
+    try {
+      const t0 = Date.now()
+      const r = await ec(['init', '--hosts', hostsFlag(3), '--registry', 'registry.lan:5000', '--json'])
+      const took = Date.now() - t0
+      expect(r.status, r.stderr).toBe(1)
+      const err = error(r.stdout)
+      expect(err.code).toBe('BOOTSTRAP_FAILED')
+      const [a, b, c] = t.hosts.map((h) => `pi@${h.ip}`)
+      // per host: failed (step, stderr tail), or stopped because pi-b failed (where it was)
+      expect(
+        err.hosts?.map((h) => ({
+          host: h.host,
+          ok: h.ok,
+          outcome: h.outcome,
+          stoppedBy: h.stoppedBy,
+          step: h.step,
+        })),
+      ).toEqual([
+        { host: a, ok: false, outcome: 'stopped', stoppedBy: b, step: 'installing k3s server' },
+        {
+          host: b,
+          ok: false,
+          outcome: 'failed',
+          stoppedBy: undefined,
+          step: 'downloading the k3s installer (get.k3s.io)',
+        },
+        { host: c, ok: false, outcome: 'stopped', stoppedBy: b, step: 'installing k3s agent' },
+      ])
+      expect(err.message).toBe(
+        `installing k3s failed on ${b}: downloading the k3s installer exited 28 on ${b}: curl: (28) Operation timed out after 4000 milliseconds with 0 bytes received; ${a}: stopped because ${b} failed (at: installing k3s server); ${c}: stopped because ${b} failed (at: installing k3s agent)`,
+      )
+      // the run ends seconds after the failure, not when the 30 s installers would have
+      expect(took).toBeLessThan(15_000)
+      console.log(
+        `init --hosts with one agent's download failing after 4 s ended in ${(took / 1000).toFixed(1)} s`,
+      )
+      for (const i of [0, 2]) {
+        // the installer was running when pi-b failed; it and its child are gone, unfinished
+        const pid = (await t.exec(i, 'cat /var/lib/installer-pid')).stdout.trim()
+        const child = (await t.exec(i, 'cat /var/lib/installer-child')).stdout.trim()
+        expect(pid).toMatch(/^\d+$/)
+        expect(child).toMatch(/^\d+$/)
+        expect(
+          (await t.exec(i, `for p in ${pid} ${child}; do ${running('$p')} && echo alive || echo gone; done`))
+            .stdout,
+        ).toBe('gone\ngone\n')
+        expect((await t.exec(i, 'ls /var/lib/installer-finished 2>&1')).stdout).toContain('No such file')
+        // marked unfinished: the next run installs here again rather than call it "already installed"
+        expect((await t.exec(i, 'ls /var/lib/edgecanary/k3s-install-unfinished')).code).toBe(0)
+      }
+      for (let i = 0; i < 3; i++) {
+        // no installer environment (the join token), installer nor upload copy is left on any host
+        const left = await t.exec(
+          i,
+          'ls -d /run/edgecanary-k3s-install.env /tmp/k3s-install.sh /tmp/.edgecanary-* 2>&1',
+        )
+        expect(left.stdout).not.toMatch(/^\//m)
+      }
+    } finally {
+      for (let i = 0; i < 3; i++) await t.exec(i, 'rm -f /usr/local/bin/curl')
+    }
+  })
+
   it('k3s that does not become active after the installer is a failure with the tail of its journal', async () => {
     // systemd on the hosts, as on a Pi: the unit ends up failed
-    for (let i = 0; i < t.hosts.length; i++) {
+    for (let i = 0; i < 2; i++) {
       await t.exec(
         i,
         [
@@ -244,13 +362,24 @@ describe('init --hosts: a failed install is reported as a failure, fast, with no
     ])
     expect(r.status, r.stderr).toBe(1)
     const err = error(r.stdout)
-    expect(err.message).toContain(
-      `k3s did not become active on pi@${t.hosts[0].ip} (failed): journal: Dec 04 k3s[812]: level=info msg=Starting k3s | Dec 04 k3s[812]: level=fatal msg="listen tcp :6443: bind: address already in use" | Dec 04 systemd[1]: k3s.service: Failed with result exit-code.`,
-    )
-    // the agent: its own unit failed too, or it was stopped once the server had failed
-    expect(err.hosts?.[1]?.problems.join(' ')).toMatch(
-      /k3s-agent did not become active .*\(failed\)|stopped: the k3s server/,
-    )
+    // each unit failed (both hosts' systemd says so): whichever host found it first is named
+    // with the journal's tail; the other found it too, or was stopped because of the first
+    const journal =
+      '(failed): journal: Dec 04 k3s[812]: level=info msg=Starting k3s | Dec 04 k3s[812]: level=fatal msg="listen tcp :6443: bind: address already in use" | Dec 04 systemd[1]: k3s.service: Failed with result exit-code.'
+    const [a, b] = t.hosts.map((h) => `pi@${h.ip}`)
+    expect(err.hosts?.some((h) => h.outcome === 'failed')).toBe(true)
+    for (const [h, unit, other] of [
+      [a, 'k3s', b],
+      [b, 'k3s-agent', a],
+    ]) {
+      const rep = err.hosts?.find((x) => x.host === h)
+      if (rep?.outcome === 'failed') {
+        expect(rep.problems).toEqual([`${unit} did not become active on ${h} ${journal}`])
+        expect(err.message).toContain(`${h}: ${unit} did not become active on ${h} ${journal}`)
+      } else {
+        expect([rep?.outcome, rep?.stoppedBy]).toEqual(['stopped', other])
+      }
+    }
     expect(err.hosts?.map((h) => h.k3s)).toEqual([undefined, undefined])
     expect(Date.now() - t0).toBeLessThan(40_000)
   })

@@ -14,6 +14,8 @@ interface HostReport {
   hostname?: string
   ok: boolean
   k3s?: string
+  outcome?: string
+  stoppedBy?: string
   cgroups?: string
   registries?: string
   problems: string[]
@@ -133,15 +135,21 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
     expect(t.reboots(0)).toBe(0)
   })
 
-  it('fixes cgroups once, then an installer failing on one host is reported per host (exit 1)', async () => {
+  it('fixes cgroups once, then an installer failing on one host is reported per host, the others stopped (exit 1)', async () => {
     await t.setStandin(1, { fail: 'disk on fire' })
     const r = await ec([...base(), '--accept-new-host-keys', '--fix-cgroups', '--json'], password())
     expect(r.status, r.stderr).toBe(1)
     const err = reports(r)
     expect(err.message).toContain('disk on fire')
     const hosts = err.hosts ?? []
-    expect(hosts.map((h) => h.ok)).toEqual([true, false, true, true])
-    expect(hosts[0].k3s).toBe('installed')
+    // the first failure stops the others (the agents cannot finish before the server is up)
+    const b = `pi@${t.hosts[1].ip}`
+    expect(hosts.map((h) => [h.ok, h.outcome, h.stoppedBy])).toEqual([
+      [false, 'stopped', b],
+      [false, 'failed', undefined],
+      [false, 'stopped', b],
+      [false, 'stopped', b],
+    ])
     for (let i = 0; i < 4; i++) {
       expect(t.reboots(i)).toBe(1)
       const cmdline = await cat(i, '/boot/firmware/cmdline.txt')
@@ -170,11 +178,12 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
       ['pi-c', true, 'arm64'],
       ['pi-d', true, 'arm64'],
     ])
+    // the stopped hosts' installs did not finish: they run again, not "already installed"
     expect(out.bootstrap.hosts.map((h) => h.k3s)).toEqual([
-      'already installed',
       'installed',
-      'already installed',
-      'already installed',
+      'installed',
+      'installed',
+      'installed',
     ])
     // host 3's clock runs 12 s ahead: measured against the laptop, a warning, not a refusal
     const skewed = out.bootstrap.hosts[3] as HostReport & { clockSkewS: number; warnings: string[] }
@@ -205,7 +214,8 @@ describe('edgecanary init --hosts on four SSH hosts', { timeout: 300_000 }, () =
     )
     expect(server[0].tokenSet).toBe(true)
     const agent = (await calls(3)).filter((c) => c.event === 'install')
-    expect(agent.map((c) => [c.role, c.env.K3S_URL])).toEqual([['agent', `https://${t.hosts[0].ip}:6443`]])
+    expect(agent.length).toBeGreaterThanOrEqual(1)
+    for (const c of agent) expect([c.role, c.env.K3S_URL]).toEqual(['agent', `https://${t.hosts[0].ip}:6443`])
     await noSecrets(r)
 
     // registries.yaml trusts the laptop's registry over plain HTTP

@@ -109,6 +109,48 @@ describe('SSH remote shell (ssh2) against a real sshd', () => {
     again.close()
   })
 
+  it('a command run with a signal is ended on the host (its whole process group) when the signal fires or it times out', async () => {
+    const sh = await shell()
+    // a killed process may stay a zombie until something reaps it: that is gone too
+    const gone = (pid: number) =>
+      !existsSync(`/proc/${pid}`) || /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    const pidsOf = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map(Number)
+    try {
+      // unchanged output and exit code; the process group marker is not in stderr
+      const plain = await sh.run('echo out; echo err >&2; exit 3', { signal: new AbortController().signal })
+      expect(plain).toEqual({ stdout: 'out\n', stderr: 'err\n', code: 3 })
+
+      const pids = join(dir, 'pids')
+      const stop = new AbortController()
+      const running = sh.run(`sleep 30 & echo $! > ${pids}; echo $$ >> ${pids}; wait; touch ${pids}.done`, {
+        signal: stop.signal,
+      })
+      await waitFor(
+        'the command',
+        async () => (existsSync(pids) && pidsOf(pids).length === 2) || undefined,
+        10_000,
+        50,
+      )
+      stop.abort(new Error('stopped because pi@b failed'))
+      await expect(running).rejects.toThrow('stopped because pi@b failed')
+      for (const p of pidsOf(pids)) expect(gone(p), `pid ${p}`).toBe(true)
+      expect(existsSync(`${pids}.done`)).toBe(false)
+      // an already fired signal runs nothing
+      await expect(sh.run(`touch ${pids}.ran`, { signal: stop.signal })).rejects.toThrow('stopped because')
+      expect(existsSync(`${pids}.ran`)).toBe(false)
+
+      rmSync(pids)
+      const slow = sh.run(`sleep 30 & echo $! > ${pids}; wait`, {
+        signal: new AbortController().signal,
+        timeoutMs: 1_500,
+      })
+      await expect(slow).rejects.toThrow(/timed out/)
+      for (const p of pidsOf(pids)) expect(gone(p), `pid ${p}`).toBe(true)
+    } finally {
+      sh.close()
+    }
+  })
+
   it('logs in with a key held by a real ssh-agent when no key file is found', async () => {
     const sock = join(dir, 'agent.sock')
     const out = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' })

@@ -429,6 +429,7 @@ export class PodWorker {
       c.started = true
       c.ready = !c.spec.readinessProbe
       this.event('Created', `Created container ${c.spec.name}`)
+      this.net.quicken()
       this.event('Started', `Started container ${c.spec.name}`)
       this.writeStatus()
       const alive = { value: true }
@@ -537,8 +538,10 @@ export class PodWorker {
   private check(probe: Probe): Promise<{ ok: boolean; why?: string }> {
     const portRef = probe.httpGet?.port ?? probe.tcpSocket?.port
     const port = this.ports[String(portRef)] ?? Number(portRef)
-    // what listens in the pod's namespace now gets its host-side forwarder before the probe
-    const ready = this.net.refresh()
+    // what listens in the pod's namespace now gets its host-side forwarder before the probe; a
+    // port that has one already needs no scan (if the app stopped listening, the forwarder's
+    // connection is refused, which is the probe's answer)
+    const ready = this.net.hostPort(port) === undefined ? this.net.refresh() : Promise.resolve()
     // messages name the container port as the kubelet does: a named port resolved to its number
     const named = this.containers
       .flatMap((c) => c.spec.ports ?? [])

@@ -568,7 +568,8 @@ export class MemoryStore implements ObjectStore {
       for (const o of [...this.table(type).values()]) {
         if (o.metadata.ownerReferences?.some((r) => r.uid === uid)) {
           try {
-            this.delete(type, o.metadata.namespace, o.metadata.name)
+            // the garbage collector deletes dependents in the background (a Job's pods go with it)
+            this.delete(type, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Background' })
           } catch {}
         }
       }
@@ -582,7 +583,8 @@ export class MemoryStore implements ObjectStore {
       for (const o of [...this.table(type).values()]) {
         if (o.metadata.namespace === ns) {
           try {
-            this.delete(type, ns, o.metadata.name)
+            // as the namespace controller: in the background
+            this.delete(type, ns, o.metadata.name, { propagationPolicy: 'Background' })
           } catch {}
         }
       }

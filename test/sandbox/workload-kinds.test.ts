@@ -470,7 +470,7 @@ print('python client ok')
     expect(stdout).toContain('python client ok')
   })
 
-  it('DELETE answers as kube-apiserver: a Job orphans its pods by default, Background deletes them and answers Status', async () => {
+  it('DELETE answers as kube-apiserver: a Job orphans its pods by default, Background deletes them and answers Status; the garbage collector deletes dependents in the background', async () => {
     type Deleted = {
       kind: string
       status?: string
@@ -515,5 +515,23 @@ print('python client ok')
     )
     expect(gone.items.every((p) => p.metadata.deletionTimestamp)).toBe(true)
     await kubectl('delete', 'pods', '-l', 'job-name=migrate', '--wait=false')
+    // the garbage collector deletes dependents in the background whatever their own default:
+    // a CronJob's Jobs go, and their pods with them (a Job's Orphan default is for direct deletes)
+    const jobs = await json<{
+      items: { metadata: { name: string; ownerReferences?: { name: string }[] } }[]
+    }>('get', 'jobs')
+    const tickJobs = jobs.items.filter((j) => j.metadata.ownerReferences?.some((r) => r.name === 'tick'))
+    expect(tickJobs.length).toBeGreaterThan(0)
+    await kubectl('delete', 'cronjob', 'tick', '--wait=false')
+    for (const j of tickJobs) {
+      expect(await kubectl('get', 'job', j.metadata.name, '--ignore-not-found', '-o', 'name')).toBe('')
+      const pods = await json<{ items: { metadata: { deletionTimestamp?: string } }[] }>(
+        'get',
+        'pods',
+        '-l',
+        `job-name=${j.metadata.name}`,
+      )
+      expect(pods.items.every((p) => p.metadata.deletionTimestamp)).toBe(true)
+    }
   })
 })

@@ -238,7 +238,9 @@ export async function startApiServer(opts: {
       }
       if (method === 'DELETE') {
         const list = store.list(t, { namespace: r.ns, labelSelector: q.get('labelSelector') ?? undefined })
-        for (const o of list.items) store.delete(t, o.metadata.namespace, o.metadata.name, { dryRun })
+        const propagationPolicy = q.get('propagationPolicy') ?? undefined
+        for (const o of list.items)
+          store.delete(t, o.metadata.namespace, o.metadata.name, { dryRun, propagationPolicy })
         return sendJson(res, 200, {
           kind: `${t.kind}List`,
           apiVersion: apiVersionOf(t),

@@ -146,7 +146,10 @@ export class PodNetwork {
     if (this.stopped) return
     const every = Date.now() < this.quickUntil ? QUICK_SCAN_MS : SLOW_SCAN_MS
     this.timer = setTimeout(() => {
-      void this.refresh().finally(() => this.schedule())
+      // a failed scan is tried again at the next tick; it never reaches the sandbox's event loop
+      this.refresh()
+        .catch(() => undefined)
+        .finally(() => this.schedule())
     }, every)
     this.timer.unref?.()
   }

@@ -541,7 +541,8 @@ export class PodWorker {
     // what listens in the pod's namespace now gets its host-side forwarder before the probe; a
     // port that has one already needs no scan (if the app stopped listening, the forwarder's
     // connection is refused, which is the probe's answer)
-    const ready = this.net.hostPort(port) === undefined ? this.net.refresh() : Promise.resolve()
+    const ready =
+      this.net.hostPort(port) === undefined ? this.net.refresh().catch(() => undefined) : Promise.resolve()
     // messages name the container port as the kubelet does: a named port resolved to its number
     const named = this.containers
       .flatMap((c) => c.spec.ports ?? [])

@@ -7,7 +7,7 @@ import { buildAndPush } from '../build/index.js'
 import { resolveContext } from '../cli/context.js'
 import { buildSource } from '../cli/source.js'
 import { parseDuration } from '../core/config.js'
-import { defaultReleaseSettings, releaseSettings } from '../core/release-flags.js'
+import { defaultReleaseSettings, envFlags, releaseSettings } from '../core/release-flags.js'
 import { planSteps } from '../core/release-plan.js'
 import { releaseReport } from '../core/timeline.js'
 import { Interrupted, UsageError } from '../errors.js'
@@ -79,12 +79,9 @@ READY_AFTER_S=20: /health answers 503 for this long after start; ALLOC_MB=64: ho
     if (isFleet(flags))
       return releaseFleet(args.version, flags, { json: this.jsonEnabled(), info: (l) => this.info(l) })
     assertValidVersion(args.version)
-    const env: Record<string, string> = {}
-    for (const kv of flags.env ?? []) {
-      const i = kv.indexOf('=')
-      if (i < 1) throw new UsageError(`--env "${kv}" is not K=V`, { hint: 'e.g. --env FAIL_RATE=0.3' })
-      env[kv.slice(0, i)] = kv.slice(i + 1)
-    }
+    const parsedEnv = envFlags(flags.env)
+    if (!parsedEnv.ok) throw new UsageError(parsedEnv.problem, { hint: parsedEnv.hint })
+    const env = parsedEnv.env
     if (flags.image !== undefined) parseImageRef(flags.image)
     // every flag is checked by the schema that checks edgecanary.yaml, before the cluster is asked
     const checked = releaseSettings(defaultReleaseSettings(), flags)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { validateConfig } from './config.js'
-import { releaseSettings } from './release-flags.js'
+import { envFlags, releaseSettings } from './release-flags.js'
 
 const cfg = (() => {
   const r = validateConfig({})
@@ -65,5 +65,17 @@ describe('releaseSettings: flags checked by the config schema', () => {
       { notify: ['ftp://x/y'] },
     ])
       expect(validateConfig(doc).ok, JSON.stringify(doc)).toBe(false)
+  })
+})
+
+describe('envFlags: --env K=V', () => {
+  it.each([
+    [[], { ok: true, env: {} }],
+    [['FAIL_RATE=0.3'], { ok: true, env: { FAIL_RATE: '0.3' } }],
+    [['A=b=c', 'E='], { ok: true, env: { A: 'b=c', E: '' } }],
+    [['=x'], { ok: false, problem: '--env "=x" is not K=V', hint: 'e.g. --env FAIL_RATE=0.3' }],
+    [['NOEQUALS'], { ok: false, problem: '--env "NOEQUALS" is not K=V', hint: 'e.g. --env FAIL_RATE=0.3' }],
+  ] as const)('%j → %j', (pairs, expected) => {
+    expect(envFlags(pairs)).toEqual(expected)
   })
 })

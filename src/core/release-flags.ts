@@ -81,3 +81,21 @@ export function releaseSettings(
 }
 
 const lower = (m: string) => m.charAt(0).toLowerCase() + m.slice(1)
+
+/**
+ * `--env K=V` flags as the canary's extra environment (the first `=` splits; the value may hold more).
+ *
+ *   envFlags(['FAIL_RATE=0.3', 'A=b=c']) → { ok: true, env: { FAIL_RATE: '0.3', A: 'b=c' } }
+ *   envFlags(['=x']) → { ok: false, problem: '--env "=x" is not K=V', hint: 'e.g. --env FAIL_RATE=0.3' }
+ */
+export function envFlags(
+  pairs: readonly string[] = [],
+): { ok: true; env: Record<string, string> } | { ok: false; problem: string; hint: string } {
+  const env: Record<string, string> = {}
+  for (const kv of pairs) {
+    const i = kv.indexOf('=')
+    if (i < 1) return { ok: false, problem: `--env "${kv}" is not K=V`, hint: 'e.g. --env FAIL_RATE=0.3' }
+    env[kv.slice(0, i)] = kv.slice(i + 1)
+  }
+  return { ok: true, env }
+}

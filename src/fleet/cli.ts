@@ -11,7 +11,7 @@ import {
   parseWaves,
   planWaves,
 } from '../core/fleet-plan.js'
-import { releaseSettings } from '../core/release-flags.js'
+import { envFlags, releaseSettings } from '../core/release-flags.js'
 import { planSteps } from '../core/release-plan.js'
 import { EdgecanaryError, UsageError } from '../errors.js'
 import { withProgress } from '../progress.js'
@@ -132,12 +132,9 @@ export async function releaseFleet(
   if (!parallel.ok) throw new UsageError(parallel.problem, { hint: 'e.g. --parallel 4' })
   const onFailure = parseOnFailure(flags['on-failure'])
   if (!onFailure.ok) throw new UsageError(onFailure.problem, { hint: '--on-failure abort-wave' })
-  const env: Record<string, string> = {}
-  for (const kv of flags.env ?? []) {
-    const i = kv.indexOf('=')
-    if (i < 1) throw new UsageError(`--env "${kv}" is not K=V`, { hint: 'e.g. --env FAIL_RATE=0.3' })
-    env[kv.slice(0, i)] = kv.slice(i + 1)
-  }
+  const parsedEnv = envFlags(flags.env)
+  if (!parsedEnv.ok) throw new UsageError(parsedEnv.problem, { hint: parsedEnv.hint })
+  const env = parsedEnv.env
   if (flags.image !== undefined) parseImageRef(flags.image)
   // the flags are checked by the schema that checks edgecanary.yaml, as for one cluster
   const settings = releaseSettings(cfg, flags)

@@ -368,49 +368,18 @@ export function connectCluster(o: ConnectOptions = {}): Cluster {
         call<Deployment>('PATCH', `${apps(n)}/deployments/${name}`, ops, 'application/json-patch+json'),
       ),
     watchDeployment(n, name, onChange) {
-      let stopped = false
-      let req: ReturnType<typeof request> | undefined
-      const opts: RequestOptions = {
-        method: 'GET',
-        host: server.hostname,
-        port: server.port || (server.protocol === 'https:' ? 443 : 80),
-        path: `${apps(n)}/deployments?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`,
-        headers: { accept: 'application/json' },
-      }
-      withCredentials(opts).then(
-        () => {
-          if (stopped) return
-          req = (server.protocol === 'https:' ? request : httpRequest)(opts, (r) => {
-            if (r.statusCode !== 200) {
-              r.resume()
-              return
-            }
-            // one JSON watch event per line; ADDED (the state the watch starts from) and MODIFIED
-            let buf = ''
-            r.setEncoding('utf8')
-            r.on('data', (chunk: string) => {
-              buf += chunk
-              for (let i = buf.indexOf('\n'); i >= 0 && !stopped; i = buf.indexOf('\n')) {
-                const line = buf.slice(0, i)
-                buf = buf.slice(i + 1)
-                let ev: { type?: string; object?: Deployment } | undefined
-                try {
-                  ev = JSON.parse(line) as { type?: string; object?: Deployment }
-                } catch {}
-                if ((ev?.type === 'ADDED' || ev?.type === 'MODIFIED') && ev.object) onChange(ev.object)
-              }
-            })
-            r.on('error', () => {})
-          })
-          req.on('error', () => {})
-          req.end()
+      // one JSON watch event per line; ADDED (the state the watch starts from) and MODIFIED
+      return stream(
+        `${apps(n)}/deployments?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`,
+        (line) => {
+          let ev: { type?: string; object?: Deployment } | undefined
+          try {
+            ev = JSON.parse(line) as { type?: string; object?: Deployment }
+          } catch {}
+          if ((ev?.type === 'ADDED' || ev?.type === 'MODIFIED') && ev.object) onChange(ev.object)
         },
         () => {},
       )
-      return () => {
-        stopped = true
-        req?.destroy()
-      }
     },
     inform(resource, n, selector, handlers) {
       const path = {

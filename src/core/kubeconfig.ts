@@ -146,6 +146,25 @@ export function defaultWriteFile(k: KubeconfigFiles): string {
 }
 
 /**
+ * The kubeconfig files a plan edits, each parsed once as it is first touched (comments and
+ * unknown fields kept), and their new texts: only the files touched are written.
+ */
+function editedFiles(k: KubeconfigFiles): {
+  doc: (path: string) => Document
+  texts: () => Map<string, string>
+} {
+  const docs = new Map<string, Document>()
+  const doc = (path: string) => {
+    let d = docs.get(path)
+    if (!d) {
+      d = document(k.files.find((f) => f.path === path)?.text ?? '')
+      docs.set(path, d)
+    }
+    return d
+  }
+  return { doc, texts: () => new Map([...docs].map(([p, d]) => [p, d.toString()])) }
+}
+/**
  * Plans the writes kubectl would make to merge `incoming`'s clusters, users and contexts and
  * switch to `makeCurrent` (`kubectl config set-cluster/set-credentials/set-context/use-context`):
  * an entry that already exists is changed in the file that defines it (the first, by the
@@ -162,15 +181,7 @@ export function planKubeconfigMerge(
 ): Map<string, string> {
   const merged = mergeKubeconfigFiles(k.files)
   const target = defaultWriteFile(k)
-  const docs = new Map<string, Document>()
-  const doc = (path: string) => {
-    let d = docs.get(path)
-    if (!d) {
-      d = document(k.files.find((f) => f.path === path)?.text ?? '')
-      docs.set(path, d)
-    }
-    return d
-  }
+  const { doc, texts } = editedFiles(k)
   const b = load(incoming)
   for (const list of ['clusters', 'users', 'contexts'] as const) {
     for (const e of b[list] ?? []) {
@@ -178,7 +189,7 @@ export function planKubeconfigMerge(
     }
   }
   if (makeCurrent && merged.currentContext !== makeCurrent) doc(target).set('current-context', makeCurrent)
-  return new Map([...docs].map(([p, d]) => [p, d.toString()]))
+  return texts()
 }
 
 /**
@@ -192,15 +203,7 @@ export function planContextRemoval(k: KubeconfigFiles, name: string): Map<string
   const merged = mergeKubeconfigFiles(k.files)
   const ctx = merged.contexts.get(name)
   if (!ctx) return new Map()
-  const docs = new Map<string, Document>()
-  const doc = (path: string) => {
-    let d = docs.get(path)
-    if (!d) {
-      d = document(k.files.find((f) => f.path === path)?.text ?? '')
-      docs.set(path, d)
-    }
-    return d
-  }
+  const { doc, texts } = editedFiles(k)
   deleteEntry(doc(ctx.origin), 'contexts', name)
   const others = [...merged.contexts.values()].filter((c) => c.name !== name)
   for (const [list, key] of [
@@ -212,7 +215,7 @@ export function planContextRemoval(k: KubeconfigFiles, name: string): Map<string
     if (entry && !others.some((c) => c.body[key] === ref)) deleteEntry(doc(entry.origin), list, entry.name)
   }
   if (merged.currentContext === name) doc(merged.currentContextOrigin).set('current-context', '')
-  return new Map([...docs].map(([p, d]) => [p, d.toString()]))
+  return texts()
 }
 
 /**

@@ -164,6 +164,7 @@ function editedFiles(k: KubeconfigFiles): {
   }
   return { doc, texts: () => new Map([...docs].map(([p, d]) => [p, d.toString()])) }
 }
+
 /**
  * Plans the writes kubectl would make to merge `incoming`'s clusters, users and contexts and
  * switch to `makeCurrent` (`kubectl config set-cluster/set-credentials/set-context/use-context`):

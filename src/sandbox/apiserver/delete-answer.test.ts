@@ -25,7 +25,11 @@ describe('deleteAnswer (kube-apiserver finalizeDelete / ReturnDeletedObject)', (
   ] as const)('%s removed=%s → %s', (resource, stillThere, kind) => {
     const t = RES[resource]
     const o = { ...obj('a'), kind: t.kind }
-    const answer = deleteAnswer(t, o, { stillThere, policy: 'Background' }) as Record<string, unknown>
+    const answer = deleteAnswer(t, o, {
+      stillThere,
+      policy: 'Background',
+      now: '2026-12-05T00:00:00Z',
+    }) as Record<string, unknown>
     expect(answer.kind).toBe(kind)
     if (kind === 'Status') {
       expect(answer).toEqual({

@@ -33,12 +33,12 @@ export function defaultPropagation(t: Pick<ResourceType, 'group' | 'resource'>):
  * - removed at once: the object for the resources above, otherwise
  *   `{"kind":"Status","apiVersion":"v1","status":"Success","details":{"name","group","kind":<resource>,"uid"}}`.
  *
- * @example deleteAnswer(RES.jobs, job, { stillThere: false, policy: 'Background' }) // { kind: 'Status', status: 'Success', details: { name: 'pi', group: 'batch', kind: 'jobs', uid } }
+ * @example deleteAnswer(RES.jobs, job, { stillThere: false, policy: 'Background', now }) // { kind: 'Status', status: 'Success', details: { name: 'pi', group: 'batch', kind: 'jobs', uid } }
  */
 export function deleteAnswer(
   t: ResourceType,
   deleted: KObject,
-  how: { stillThere: boolean; policy?: string; now?: string },
+  how: { stillThere: boolean; policy?: string; now: string },
 ): KObject | Record<string, unknown> {
   if (how.stillThere) return deleted
   const finalizer =
@@ -49,8 +49,7 @@ export function deleteAnswer(
       ...deleted,
       metadata: {
         ...deleted.metadata,
-        deletionTimestamp:
-          deleted.metadata.deletionTimestamp ?? how.now ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        deletionTimestamp: deleted.metadata.deletionTimestamp ?? how.now,
         deletionGracePeriodSeconds: 0,
         finalizers,
       },

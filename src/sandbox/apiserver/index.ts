@@ -19,7 +19,7 @@ import {
 import { bearerMatches, JOIN_PATH, type NodeSpec, parseJoinRequest } from '../node-join.js'
 import { serveExec } from '../pod-exec.js'
 import { apiVersionOf, RES, type ResourceInfo, resourceFor } from '../resources.js'
-import { checkSelectors } from '../store.js'
+import { checkSelectors, timestamp } from '../store.js'
 import type { FaultControl, KObject, ObjectStore, PodRuntime } from '../types.js'
 import { jsonTextDepth, MAX_JSON_DEPTH, parseJsonBody, readLimitedBody, tooDeep, valueDepth } from './body.js'
 import { decodeObject, fieldValidationOf } from './decode.js'
@@ -330,7 +330,11 @@ export async function startApiServer(opts: {
       return sendJson(
         res,
         200,
-        deleteAnswer(t, o, { stillThere, policy: propagationPolicy ?? defaultPropagation(t) }),
+        deleteAnswer(t, o, {
+          stillThere,
+          policy: propagationPolicy ?? defaultPropagation(t),
+          now: timestamp(),
+        }),
       )
     }
     throw methodNotAllowed(`${method} is not allowed`)

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { recordEvent } from '../events.js'
 import type { LabelSelectorObject } from '../label-selector.js'
 import { RES } from '../resources.js'
+import { timestamp as iso } from '../store.js'
 import type { KObject, ObjectStore, OwnerReference } from '../types.js'
 import { cronAction, mostRecentRun } from './cron-schedule.js'
 import { daemonPlan } from './daemon-math.js'
@@ -23,7 +24,6 @@ interface Condition {
   lastTransitionTime?: string
 }
 
-const iso = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
 const phase = (p: KObject) => (p.status as { phase?: string } | undefined)?.phase
 const suffix = () => randomBytes(4).toString('hex').slice(0, 5)
 

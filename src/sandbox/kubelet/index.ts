@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RegistriesConfig } from '../../core/registry-mirrors.js'
 import { RES } from '../resources.js'
+import { timestamp as iso } from '../store.js'
 import type { KObject, ObjectStore, PodRuntime, Watch } from '../types.js'
 import { nodeSystemInfo, readHostFacts } from './node-info.js'
 import { nextTick, PodWorker, RELIST_PERIOD_MS } from './pod-worker.js'
@@ -31,8 +32,6 @@ export interface Kubelet extends PodRuntime {
   slowPulls(ms: number): void
   worker(ns: string, pod: string): PodWorker | undefined
 }
-
-const iso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
 /** One virtual node: registers the Node, heartbeats, and runs the pods bound to it as real processes. */
 export function startKubelet(opts: KubeletOptions): Kubelet {

@@ -10,6 +10,7 @@ import { parseImageRef } from '../../registry/reference.js'
 import { recordEvent } from '../events.js'
 import type { ExecRequest } from '../pod-exec.js'
 import { RES } from '../resources.js'
+import { timestamp as iso } from '../store.js'
 import type { KObject, ObjectStore } from '../types.js'
 import {
   appendLog,
@@ -87,8 +88,6 @@ interface CState {
   /** The environment the running instance got (an exec gets the same). */
   env?: Record<string, string>
 }
-
-const iso = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
 
 /** Per-pod loopback address: 127.x.y.z from the pod's uid (every 127/8 address is loopback on Linux). */
 export function podIpFor(uid: string): string {
